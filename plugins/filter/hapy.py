@@ -1,0 +1,56 @@
+# Copyright: eole.hapy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja2 filters exposing the school site model of ``module_utils/hapy_site.py`` to playbooks.
+
+Documentation of each filter lives in the sidecar ``plugins/filter/<filter name>.yml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
+
+
+def _plain(value: Any) -> Any:
+    """Ansible's lazy/tagged containers (hostvars, tagged dicts) as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: _plain(value[key]) for key in value}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Plain inputs in, :class:`AnsibleFilterError` out instead of :class:`hapy_site.HapySiteError`."""
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*map(_plain, args), **{k: _plain(v) for k, v in kwargs.items()})
+        except hapy_site.HapySiteError as exc:
+            raise AnsibleFilterError(f"{func.__name__}: {exc}") from exc
+    filter_.__name__ = func.__name__
+    filter_.__doc__ = func.__doc__
+    return filter_
+
+
+def hapy_validate_site(site: Mapping[str, Any]) -> list[str]:
+    """Errors of one school's inventory: pass ``hostvars[inventory_hostname]`` or a dict of ``hapy_*`` variables."""
+    keys = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
+            "hapy_db", "hapy_academy")
+    return hapy_site.validate_site({key: _plain(site[key]) for key in keys if key in site})
+
+
+class FilterModule:
+    """eole.hapy site filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "hapy_network_plan": _wrap(hapy_site.network_plan),
+            "hapy_validate_site": hapy_validate_site,  # reads only hapy_* keys of (lazy) hostvars
+            "hapy_resolve_guests": _wrap(hapy_site.resolve_guests),
+            "hapy_eole_config": _wrap(hapy_site.eole_config),
+            "hapy_eole_config_check": _wrap(hapy_site.check_eole_config),
+            "hapy_guest_context": _wrap(hapy_site.guest_context),
+        }
