@@ -645,9 +645,9 @@ def validate_san(san: Any, mode: Any) -> Errors:
                       "expected an IQN like iqn.2026-11.fr.ac-reunion:san1.9740001a")
     if not isinstance(san.get("lun_wwid"), str) or not WWID_RE.match(san["lun_wwid"]):
         errors.append(f"hapy_san.lun_wwid: {san.get('lun_wwid')!r}; expected the LUN WWID (16..40 hex digits)")
-    for key in ("chap_user", "chap_secret"):
+    for key, form in (("chap_user", "the CHAP user name"), ("chap_secret", "the CHAP secret (vaulted)")):
         if not _is_text(san.get(key)):
-            errors.append(f"hapy_san.{key}: missing; expected a string (vault the secret)")
+            errors.append(f"hapy_san.{key}: missing; expected {form}")
     if "fs_name" in san and (not isinstance(san["fs_name"], str) or not 0 < len(san["fs_name"]) <= 16):
         errors.append(f"hapy_san.fs_name: {san['fs_name']!r}; expected a GFS2 name of at most 16 chars")
     return errors
@@ -1016,7 +1016,6 @@ def guest_context(guest: Mapping[str, Any], school: Mapping[str, Any], plan: Ite
         settings = academy_settings(academy)
         context["EOLE_CONFIG_EOL_BASE64"] = _b64(dump_eole_config(doc))
         context["START_SCRIPT_BASE64"] = _b64(START_SCRIPT)
-        context["HAPY_HALT"] = "YES"
         password = guest.get("root_password") or root_password
         if password:
             context["EOLE_ROOT_PASSWORD_BASE64"] = _b64(str(password))
@@ -1025,6 +1024,8 @@ def guest_context(guest: Mapping[str, Any], school: Mapping[str, Any], plan: Ite
             context.update(ZEPHIR_ADDRESS=str(zephir["address"]), ZEPHIR_USER=str(zephir.get("user", "")),
                            ZEPHIR_ID=str(guest["zephir_id"]), ZEPHIR_MENU=str(zephir.get("menu", "1")),
                            ZEPHIR_PASSWORD_BASE64=_b64(str(zephir.get("password", ""))))
-        if stage == "run":
+        if stage == "install":
+            context["HAPY_HALT"] = "YES"
+        else:
             context["NETCFG_TYPE"] = "none"
     return {"NIC": nic_list, "CONTEXT": context}
