@@ -18,6 +18,7 @@ PREBAKED_PACKAGES=(
   openssh-server openssh-client rsync
   corosync dlm-controld lvm2-lockd gfs2-utils open-iscsi multipath-tools
   bridge-utils
+  tgt libiscsi-bin
 )
 recipe_hash=$(printf '%s\n' "$SUITE" "$BASE_PACKAGES" "${PREBAKED_PACKAGES[@]}" "$(sha256sum "$0" | cut -c1-16)" | sha256sum | cut -c1-12)
 
