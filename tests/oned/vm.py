@@ -1,0 +1,350 @@
+"""Virtual machines: creation (NIC leases, DISK images), actions and the
+dummy-driver life cycle (PENDING → PROLOG → BOOT → RUNNING ...).
+
+Transitions are queued on the VM (``Store.schedule``) and applied lazily by
+``Store.tick``; :func:`on_change` is the hook run after each applied step and
+:func:`schedule_pending` plays the scheduler (deploys PENDING VMs on the first
+enabled, monitored host whose cluster fits the VM's networks).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+
+from . import errors
+from . import template as T
+from .api import HANDLERS, Ctx, get, host_monitored, method, state_str
+from .render import ar_leases, int_to_mac, mac_to_int
+from .store import (
+    ACTIVE,
+    DONE,
+    HOLD,
+    HOST_MONITORED,
+    PENDING,
+    POWEROFF,
+    STOPPED,
+    SUSPENDED,
+    UNDEPLOYED,
+    Store,
+    check_name,
+)
+from .xmlutil import umask_perms
+
+# Attributes kept in the VM TEMPLATE; everything else goes to USER_TEMPLATE.
+SYSTEM_ATTRS = {
+    "AUTOMATIC_DS_REQUIREMENTS", "AUTOMATIC_NIC_REQUIREMENTS", "AUTOMATIC_REQUIREMENTS",
+    "BACKUP_CONFIG", "CLONING_TEMPLATE_ID", "CONTEXT", "CPU", "CPU_COST", "CPU_MODEL", "DISK",
+    "DISK_COST", "EMULATOR", "FEATURES", "GRAPHICS", "HYPERV_OPTIONS", "INPUT", "MEMORY",
+    "MEMORY_COST", "MEMORY_MAX", "MEMORY_RESIZE_MODE", "MEMORY_SLOTS", "NIC", "NIC_ALIAS",
+    "NIC_DEFAULT", "NUMA_NODE", "OS", "PCI", "RAW", "SECURITY_GROUP_RULE", "SPICE_OPTIONS",
+    "SUBMIT_ON_HOLD", "TEMPLATE_ID", "TM_MAD_SYSTEM", "TOPOLOGY", "TPM", "VCPU", "VCPU_MAX",
+    "VIDEO", "VMGROUP", "VMID",
+}
+
+
+def _history(vm: dict, host: dict, ds_id: int, tm_mad: str) -> dict:
+    now = int(time.time())
+    return {"OID": vm["ID"], "SEQ": len(vm["HISTORY"]), "HOSTNAME": host["NAME"],
+            "HID": host["ID"], "CID": host["CLUSTER_ID"], "STIME": now, "ETIME": 0,
+            "VM_MAD": host["VM_MAD"], "TM_MAD": tm_mad, "DS_ID": ds_id, "PLAN_ID": -1,
+            "ACTION_ID": -1, "PSTIME": now, "PETIME": 0, "RSTIME": 0, "RETIME": 0, "ESTIME": 0,
+            "EETIME": 0, "ACTION": 0, "UID": -1, "GID": -1, "REQUEST_ID": "-1"}
+
+
+def _find_by_name(ctx: Ctx, kind: str, vec: dict, prefix: str) -> dict | None:
+    oid = vec.get(f"{prefix}_ID")
+    if oid not in (None, ""):
+        return ctx.store.find(kind, int(oid)) if str(oid).isdigit() else None
+    name = vec.get(prefix)
+    uname = vec.get(f"{prefix}_UNAME")
+    uid = vec.get(f"{prefix}_UID")
+    for obj in ctx.store.objs(kind).values():
+        if obj["NAME"] != name:
+            continue
+        if (uid not in (None, "") and str(obj["UID"]) == str(uid)) or \
+           (uname and obj["UNAME"] == uname) or (not uid and not uname and obj["UID"] == ctx.uid):
+            return obj
+    return None
+
+
+def _nic(ctx: Ctx, vm_id: int, nic_id: int, vec: dict) -> dict:
+    nic = dict(vec)
+    nic["NIC_ID"] = str(nic_id)
+    if not nic.get("NETWORK_ID") and not nic.get("NETWORK"):
+        return nic
+    vn = _find_by_name(ctx, "vn", nic, "NETWORK")
+    if vn is None:
+        if nic.get("NETWORK_ID"):
+            raise errors.internal(f"Virtual network with ID: {nic['NETWORK_ID']} does not exist")
+        raise errors.internal(f"User {ctx.uid} does not own a network with name: "
+                              f"{nic.get('NETWORK')} . Set NETWORK_UNAME or NETWORK_UID of "
+                              f"owner in NIC.")
+    lease = None
+    for ar in vn["AR_POOL"]:
+        taken = ar_leases(ctx.store, vn["ID"], ar)
+        wanted_ip = nic.get("IP")
+        for idx in range(int(ar["SIZE"])):
+            if idx in taken:
+                continue
+            if wanted_ip and ("IP" not in ar or str(ipaddress.IPv4Address(ar["IP"]) + idx) != wanted_ip):
+                continue
+            lease = (ar, idx)
+            break
+        if lease:
+            break
+    if lease is None:
+        raise errors.internal(f"Cannot get IP/MAC lease from virtual network {vn['ID']}.")
+    ar, idx = lease
+    nic.update(AR_ID=ar["AR_ID"], BRIDGE=vn["BRIDGE"], BRIDGE_TYPE=vn["BRIDGE_TYPE"],
+               MAC=int_to_mac(mac_to_int(ar["MAC"]) + idx), NAME=f"NIC{nic_id}",
+               NETWORK=vn["NAME"], NETWORK_ID=str(vn["ID"]), NETWORK_UNAME=vn["UNAME"],
+               SECURITY_GROUPS=T.get(vn["TEMPLATE"], "SECURITY_GROUPS") or "0",
+               TARGET=f"one-{vm_id}-{nic_id}", VN_MAD=vn["VN_MAD"])
+    if "IP" in ar:
+        nic["IP"] = str(ipaddress.IPv4Address(ar["IP"]) + idx)
+    for key in ("PHYDEV", "VLAN_ID"):
+        if vn[key]:
+            nic[key] = str(vn[key])
+    return nic
+
+
+def _disk(ctx: Ctx, disk_id: int, vec: dict) -> dict:
+    disk = dict(vec)
+    disk["DISK_ID"] = str(disk_id)
+    disk.setdefault("TARGET", "vd" + "abcdefghijklmnopqrstuvwxyz"[disk_id % 26])
+    if not disk.get("IMAGE_ID") and not disk.get("IMAGE"):
+        return disk
+    img = _find_by_name(ctx, "image", disk, "IMAGE")
+    if img is None:
+        ref = disk.get("IMAGE_ID") or disk.get("IMAGE")
+        raise errors.internal(f"Error getting image [{ref}].")
+    ds = ctx.store.find("datastore", img["DATASTORE_ID"]) or {"NAME": "", "TM_MAD": ""}
+    disk.update(CLONE="NO" if img["PERSISTENT"] else "YES", DATASTORE=ds["NAME"],
+                DATASTORE_ID=str(img["DATASTORE_ID"]), DISK_TYPE="FILE", IMAGE=img["NAME"],
+                IMAGE_ID=str(img["ID"]), IMAGE_UNAME=img["UNAME"], ORIGINAL_SIZE=str(img["SIZE"]),
+                READONLY="NO", SAVE="YES" if img["PERSISTENT"] else "NO",
+                SIZE=disk.get("SIZE", str(img["SIZE"])), SOURCE=img["SOURCE"],
+                TM_MAD=ds["TM_MAD"], TYPE="FILE", FORMAT=img["FORMAT"])
+    return disk
+
+
+def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
+              default_prefix: str = "one-") -> int:
+    """Allocate a VM from a template (``one.vm.allocate`` / ``one.template.instantiate``)."""
+    store = ctx.store
+    tmpl = [(k, v) for k, v in tmpl]
+    names = T.erase(tmpl, "NAME")
+    given = name or (names[0] if names and isinstance(names[0], str) else "")
+    vm_id = store.pools["vm"]["next"]
+    nics = [_nic(ctx, vm_id, i, v) for i, v in enumerate(
+        v for v in T.erase(tmpl, "NIC") if isinstance(v, dict))]
+    disks = [_disk(ctx, i, v) for i, v in enumerate(
+        v for v in T.erase(tmpl, "DISK") if isinstance(v, dict))]
+    vm_name = check_name(given) if given.strip() else f"{default_prefix}{vm_id}"
+    store.new_id("vm")
+    tmpl += [("DISK", d) for d in disks] + [("NIC", n) for n in nics]
+    ctx_vec = next((v for k, v in tmpl if k == "CONTEXT" and isinstance(v, dict)), None)
+    if ctx_vec is not None:
+        ctx_vec["DISK_ID"] = str(len(disks))
+        ctx_vec.setdefault("TARGET", "hda")
+    clusters = {0} | {c["ID"] for c in store.objs("cluster").values()}
+    for nic in nics:
+        if "NETWORK_ID" in nic:
+            clusters &= set(store.objs("vn")[int(nic["NETWORK_ID"])]["CLUSTERS"])
+    req = "!(PUBLIC_CLOUD = YES) & !(PIN_POLICY = PINNED)"
+    if nics and any("NETWORK_ID" in n for n in nics):
+        req = "(" + " | ".join(f"CLUSTER_ID = {c}" for c in sorted(clusters)) + ") & " + req
+    T.replace(tmpl, "AUTOMATIC_REQUIREMENTS", req)
+    T.replace(tmpl, "VMID", str(vm_id))
+    on_hold = hold or (T.get(tmpl, "SUBMIT_ON_HOLD") or "").upper() == "YES"
+    now = int(time.time())
+    vm = {"ID": vm_id, "NAME": vm_name, "UID": ctx.uid, "GID": ctx.gid, "UNAME": ctx.uname,
+          "GNAME": ctx.gname, "PERMS": umask_perms(0o177),
+          "STATE": HOLD if on_hold else PENDING, "LCM_STATE": 0, "PREV_STATE": 0,
+          "PREV_LCM_STATE": 0, "STIME": now, "ETIME": 0, "DEPLOY_ID": "", "HISTORY": [],
+          "TEMPLATE": [(k, v) for k, v in tmpl if k in SYSTEM_ATTRS],
+          "USER_TEMPLATE": [(k, v) for k, v in tmpl if k not in SYSTEM_ATTRS],
+          "PENDING_SINCE": time.time(), "CLUSTERS": sorted(clusters)}
+    store.add("vm", vm)
+    return vm_id
+
+
+@method("one.vm.allocate")
+def vm_allocate(ctx: Ctx, text: str, hold: bool = False) -> int:
+    from .api import parse_template
+
+    return create_vm(ctx, parse_template(text), bool(hold))
+
+
+# --------------------------------------------------------------- scheduling
+def _set(vm: dict, state: int, lcm: int) -> dict:
+    return {"STATE": state, "LCM_STATE": lcm}
+
+
+def _requirements_ok(vm: dict, host: dict) -> bool:
+    if host["CLUSTER_ID"] not in vm.get("CLUSTERS", [host["CLUSTER_ID"]]):
+        return False
+    req = T.get(vm["USER_TEMPLATE"], "SCHED_REQUIREMENTS") or ""
+    for key, val in re.findall(r'\b(ID|HOSTNAME|NAME|CLUSTER_ID)\s*=\s*"?([^"&|)\s]+)"?', req):
+        field = {"HOSTNAME": "NAME"}.get(key, key)
+        if str(host[field]) != val:
+            return False
+    return True
+
+
+def deploy(store: Store, vm: dict, host: dict) -> None:
+    """Start the PROLOG → BOOT → RUNNING sequence on ``host`` (as the scheduler does)."""
+    ds = next((d for d in sorted(store.objs("datastore").values(), key=lambda d: d["ID"])
+               if d["TYPE"] == 1 and host["CLUSTER_ID"] in d["CLUSTERS"]),
+              {"ID": 0, "TM_MAD": "ssh"})
+    vm["HISTORY"].append(_history(vm, host, ds["ID"], ds["TM_MAD"]))
+    resume = vm.pop("RESUME_FROM", None)
+    prolog, boot = {UNDEPLOYED: (31, 32), STOPPED: (9, 22)}.get(resume, (1, 2))
+    vm.update(PREV_STATE=vm["STATE"], PREV_LCM_STATE=vm["LCM_STATE"], STATE=ACTIVE,
+              LCM_STATE=prolog)
+    store.schedule("vm", vm, [_set(vm, ACTIVE, boot), _set(vm, ACTIVE, 3)])
+
+
+def schedule_pending(store: Store) -> None:
+    """The scheduler: deploy PENDING VMs waiting for at least one step."""
+    hosts = [h for h in sorted(store.objs("host").values(), key=lambda h: h["ID"])
+             if h["STATE"] == HOST_MONITORED]
+    now = time.time()
+    for vm in store.objs("vm").values():
+        if vm["STATE"] != PENDING or vm.get("_SCHED") or now - vm["PENDING_SINCE"] < store.step:
+            continue
+        host = next((h for h in hosts if _requirements_ok(vm, h)), None)
+        if host is not None:
+            deploy(store, vm, host)
+
+
+def on_change(store: Store, kind: str, obj: dict, fields: dict) -> None:
+    """Side effects of an applied driver step."""
+    if kind == "host" and fields.get("STATE") == HOST_MONITORED:
+        host_monitored(store, obj)
+    if kind != "vm":
+        return
+    now = int(time.time())
+    hist = obj["HISTORY"][-1] if obj["HISTORY"] else None
+    if fields.get("LCM_STATE") == 3 and hist is not None:
+        hist["PETIME"] = hist["PETIME"] or now
+        hist["RSTIME"] = hist["RSTIME"] or now
+        obj["DEPLOY_ID"] = obj["DEPLOY_ID"] or f"one-{obj['ID']}"
+    if fields.get("STATE") == DONE:
+        obj["ETIME"] = now
+        if hist is not None:
+            hist["ETIME"] = hist["ETIME"] or now
+            hist["RETIME"] = hist["RETIME"] or now
+    if fields.get("STATE") == PENDING:
+        obj["PENDING_SINCE"] = time.time()
+
+
+# ------------------------------------------------------------------ actions
+def _not_available(vm: dict) -> errors.OnedError:
+    return errors.action(f"This action is not available for state {state_str(vm)}")
+
+
+def _steps(store: Store, vm: dict, *steps: tuple) -> None:
+    vm["PREV_STATE"], vm["PREV_LCM_STATE"] = vm["STATE"], vm["LCM_STATE"]
+    first, rest = steps[0], steps[1:]
+    vm.update(STATE=first[0], LCM_STATE=first[1])
+    on_change(store, "vm", vm, {"STATE": first[0], "LCM_STATE": first[1]})
+    store.schedule("vm", vm, [{"STATE": s, "LCM_STATE": lcm} for s, lcm in rest])
+
+
+def vm_action_apply(ctx: Ctx, vm: dict, action: str) -> None:
+    """Apply one ``one.vm.action`` like DispatchManager; raises the ACTION errors."""
+    store, state, lcm = ctx.store, vm["STATE"], vm["LCM_STATE"]
+    running = state == ACTIVE and lcm in (3, 16)
+    if action in ("terminate", "terminate-hard"):
+        if state in (SUSPENDED, POWEROFF, STOPPED, UNDEPLOYED):
+            _steps(store, vm, (ACTIVE, 11), (DONE, 0))
+        elif state in (0, PENDING, HOLD, 10, 11):
+            _steps(store, vm, (DONE, 0))
+        elif state == DONE:
+            return
+        elif running or (action == "terminate-hard" and lcm == 12):
+            _steps(store, vm, (ACTIVE, 12), (ACTIVE, 11), (DONE, 0))
+        else:
+            raise errors.action(f"Could not terminate VM {vm['ID']}, wrong state "
+                                f"{state_str(vm)}.")
+    elif action in ("poweroff", "poweroff-hard"):
+        if not (running or (action == "poweroff-hard" and state == ACTIVE and lcm == 18)):
+            raise _not_available(vm)
+        _steps(store, vm, (ACTIVE, 18), (POWEROFF, 0))
+    elif action in ("undeploy", "undeploy-hard"):
+        if state == POWEROFF:
+            _steps(store, vm, (ACTIVE, 30), (UNDEPLOYED, 0))
+        elif running or (action == "undeploy-hard" and state == ACTIVE and lcm == 29):
+            _steps(store, vm, (ACTIVE, 29), (ACTIVE, 30), (UNDEPLOYED, 0))
+        else:
+            raise _not_available(vm)
+    elif action == "resume":
+        if state in (STOPPED, UNDEPLOYED):
+            vm["RESUME_FROM"] = state
+            _steps(store, vm, (PENDING, 0))
+        elif state == SUSPENDED:
+            _steps(store, vm, (ACTIVE, 21), (ACTIVE, 3))
+        elif state == POWEROFF:
+            _steps(store, vm, (ACTIVE, 20), (ACTIVE, 3))
+        elif state == ACTIVE and lcm == 16:
+            _steps(store, vm, (ACTIVE, 19), (ACTIVE, 3))
+        else:
+            raise _not_available(vm)
+    elif action == "hold":
+        if state != PENDING:
+            raise _not_available(vm)
+        _steps(store, vm, (HOLD, 0))
+    elif action == "release":
+        if state != HOLD:
+            raise _not_available(vm)
+        _steps(store, vm, (PENDING, 0))
+    elif action in ("reboot", "reboot-hard"):
+        if not running:
+            raise _not_available(vm)
+    elif action == "suspend":
+        if not running:
+            raise _not_available(vm)
+        _steps(store, vm, (ACTIVE, 6), (SUSPENDED, 0))
+    elif action == "stop":
+        if state == SUSPENDED:
+            _steps(store, vm, (ACTIVE, 10), (STOPPED, 0))
+        elif state == ACTIVE and lcm == 3:
+            _steps(store, vm, (ACTIVE, 5), (ACTIVE, 10), (STOPPED, 0))
+        else:
+            raise _not_available(vm)
+    else:
+        raise errors.action(f'Action "{action}" is not supported')
+
+
+VM_ACTIONS = ("terminate", "terminate-hard", "undeploy", "undeploy-hard", "hold", "release",
+              "stop", "suspend", "resume", "reboot", "reboot-hard", "poweroff", "poweroff-hard")
+
+
+@method("one.vm.action")
+def vm_action(ctx: Ctx, action: str, vid: int) -> int:
+    vm = get(ctx, "vm", vid)
+    if action not in VM_ACTIONS:
+        raise errors.action(f'Action "{action}" is not supported')
+    try:
+        vm_action_apply(ctx, vm, action)
+    except errors.OnedError as exc:
+        raise errors.action(f'Error performing action "{action}": {exc.message}') from exc
+    return vm["ID"]
+
+
+@method("one.vm.deploy")
+def vm_deploy(ctx: Ctx, vid: int, hid: int, enforce: bool = False, ds_id: int = -1,
+              *_nics: object) -> int:
+    vm = get(ctx, "vm", vid)
+    host = get(ctx, "host", hid)
+    if vm["STATE"] not in (PENDING, HOLD):
+        raise errors.action(f"Deploy action is not available for state {state_str(vm)}")
+    vm.pop("_SCHED", None)
+    deploy(ctx.store, vm, host)
+    return vm["ID"]
+
+
+HANDLERS.setdefault("one.vm.deploy", vm_deploy)
