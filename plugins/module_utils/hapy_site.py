@@ -93,10 +93,13 @@ TIME_ZONES = {
 DEFAULT_TIME_ZONE = "Europe/Paris"
 
 # Address layout inside each network, as offsets from the network address (see docs/inventory.md).
+# /24 internal network: .1 gateway (the Amon) and OpenNebula range .1-.49 (servers), DHCP pool .128-.249 (clients),
+# .250-.254 left for the physical hosts and the SAN. wan: .1 academy router, OpenNebula range .2-.9.
 GATEWAY_OFFSET = 1
-AR_OFFSET = {"internal": 1, "wan": 2}  # internal: the AR starts at the gateway, which the Amon leases
-AR_SIZE = {"internal": 49, "wan": 8}
-DHCP_OFFSETS = (100, 249)  # default client pool (Amon DHCP) on networks with dhcp: true
+AR_OFFSET = {"internal": 1, "wan": 2}  # internal: the range starts at the gateway, which the Amon leases
+AR_MAX_SIZE = {"internal": 49, "wan": 8}
+DHCP_TAIL = 6  # the pool ends 6 addresses before the broadcast
+DHCP_MIN_SIZE = 32  # dhcp: true needs at least a /27
 DHCP_DEFAULT = ("admin", "pedago")
 AMON_PROXY_PORT = 3128
 
@@ -240,15 +243,22 @@ def _merged_declarations(networks: Iterable[Mapping[str, Any]] | None,
 
 
 def _layout(decl: Mapping[str, Any], cidr: IPNetwork, kind: str) -> dict[str, Any]:
-    """Gateway, OpenNebula address range and DHCP pool of one network (explicit values win)."""
-    first = cidr.network
+    """Gateway, OpenNebula address range and DHCP pool of one network (explicit values win).
+
+    Defaults scale with the network: the range holds min(49, size/2 - 1) addresses from .1 (wan: min(8, size - 3)
+    from .2), the DHCP pool runs from the middle of the network to 6 addresses before the broadcast.
+    """
+    first, size = cidr.network, cidr.size
     gateway = decl.get("gateway") or str(first + GATEWAY_OFFSET)
     ar = dict(decl.get("ar") or {})
     ar.setdefault("ip", str(first + AR_OFFSET[kind]))
-    ar.setdefault("size", AR_SIZE[kind])
+    ar.setdefault("size", max(1, min(AR_MAX_SIZE[kind], size // 2 - 1 if kind == "internal" else size - 3)))
     dhcp = decl.get("dhcp", decl["name"] in DHCP_DEFAULT)
     if dhcp is True:
-        dhcp = {"start": str(first + DHCP_OFFSETS[0]), "end": str(first + DHCP_OFFSETS[1])}
+        if size < DHCP_MIN_SIZE:
+            raise HapySiteError(f"hapy_networks[{decl['name']}].dhcp: true on {cidr}; expected a network of at least "
+                                "/27 or an explicit {start, end}")
+        dhcp = {"start": str(first + size // 2), "end": str(cidr.broadcast - DHCP_TAIL)}
     return {"gateway": gateway, "ar": {"ip": ar["ip"], "size": ar["size"]}, "dhcp": dict(dhcp) if dhcp else None}
 
 

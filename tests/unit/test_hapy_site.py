@@ -1,0 +1,599 @@
+"""Unit tests of plugins/module_utils/hapy_site.py: network plan, validation, config.eol, schema check, context."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("hapy_site", REPO / "plugins/module_utils/hapy_site.py")
+hs = importlib.util.module_from_spec(_spec)
+sys.modules["hapy_site"] = hs
+_spec.loader.exec_module(hs)
+
+SCHOOL = {"uai": "9740100P", "name": "Lycée Sample", "academy": "ac-reunion", "domain": "lan", "index": 42}
+ACADEMY = {
+    "dns": ["172.16.0.53"],
+    "ntp": ["ntp.ac-reunion.fr"],
+    "update_servers": ["miroir-eole.ac-reunion.fr"],
+    "proxy": {"address": "172.16.0.3", "port": 3128},
+}
+AMON = {"name": "amon", "profile": "amon", "cpu": 1, "vcpu": 2, "memory": 2048, "disk": 20480, "image": "eole-amon",
+        "nics": [{"network": "wan"}, {"network": "admin"}, {"network": "pedago"}]}
+HORUS = {"name": "horus", "profile": "horus", "nics": [{"network": "admin"}]}
+SCRIBE = {"name": "scribe", "profile": "scribe", "nics": [{"network": "pedago", "ip": "10.42.2.10"}]}
+OTHER = {"name": "pronote", "profile": "other", "nics": [{"network": "admin", "ip": "10.42.1.40"}]}
+
+
+def site(**overrides: Any) -> dict[str, Any]:
+    """A valid site; keyword arguments replace whole variables."""
+    base = {
+        "hapy_school": copy.deepcopy(SCHOOL),
+        "hapy_mode": "single",
+        "hapy_academy": copy.deepcopy(ACADEMY),
+        "hapy_networks": [],
+        "hapy_guests": copy.deepcopy([AMON, HORUS, SCRIBE, OTHER]),
+        "hapy_backup": {"device": "/dev/sdb", "label": "SAUVEGARDES", "mountpoint": "/mnt/sauvegardes",
+                        "keep_last": 7, "schedule": "30 1 * * *", "vm_label": "sauvegarde", "mode": "FULL"},
+        "hapy_one": {"version": "6.10", "api_url": "http://127.0.0.1:2633/RPC2", "oneadmin_password": "x"},
+        "hapy_db": {"backend": "mysql", "name": "opennebula", "user": "oneadmin", "password": "y"},
+    }
+    base.update(overrides)
+    return base
+
+
+def plan(**kwargs: Any) -> list[dict[str, Any]]:
+    return hs.network_plan(kwargs.get("school", SCHOOL), kwargs.get("networks"), kwargs.get("academy", ACADEMY))
+
+
+def by_name(networks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {n["name"]: n for n in networks}
+
+
+def v(value: Any) -> dict[str, Any]:
+    """Expected config.eol entry written by Hâpy."""
+    return {"owner": "gen_config", "val": value}
+
+
+def follow(*values: Any) -> dict[str, Any]:
+    """Expected follower entry of a multi group."""
+    return {"owner": {str(i): "gen_config" for i in range(len(values))}, "val": {str(i): x for i, x in enumerate(values)}}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Network plan
+# ---------------------------------------------------------------------------------------------------------------------
+
+def test_plan_of_school_42_standard_networks() -> None:
+    rows = [(n["name"], n["zone"], n["vlan_id"], n["cidr"], n["gateway"], n["vnet_name"], n["bridge"], n["ar"], n["dhcp"])
+            for n in plan()]
+    assert rows == [
+        ("wan", "exterieur", 10, "10.42.0.0/24", "10.42.0.1", "CR_wan", "br-wan", {"ip": "10.42.0.2", "size": 8}, None),
+        ("admin", "admin", 20, "10.42.1.0/24", "10.42.1.1", "CR_admin", "br-admin", {"ip": "10.42.1.1", "size": 49},
+         {"start": "10.42.1.128", "end": "10.42.1.249"}),
+        ("pedago", "pedago", 30, "10.42.2.0/24", "10.42.2.1", "CR_pedago", "br-pedago", {"ip": "10.42.2.1", "size": 49},
+         {"start": "10.42.2.128", "end": "10.42.2.249"}),
+        ("dmz", "dmz-pub", 40, "10.42.3.0/24", "10.42.3.1", "CR_dmz", "br-dmz", {"ip": "10.42.3.1", "size": 49}, None),
+        ("dmz_priv", "dmz-priv", 50, "10.42.4.0/24", "10.42.4.1", "CR_dmz_priv", "br-dmz-priv",
+         {"ip": "10.42.4.1", "size": 49}, None),
+    ]
+
+
+def test_plan_network_keys_and_derived_values() -> None:
+    admin = by_name(plan())["admin"]
+    assert {"name", "vnet_name", "vlan_id", "cidr", "network", "netmask", "prefix", "gateway", "dns", "bridge",
+            "phydev", "vn_mad", "ar"} <= set(admin)
+    assert (admin["network"], admin["netmask"], admin["prefix"], admin["broadcast"]) == \
+        ("10.42.1.0", "255.255.255.0", 24, "10.42.1.255")
+    assert admin["dns"] == ["10.42.1.1"]  # the Amon resolves for the internal networks
+    assert admin["reserved"] == ["10.42.1.1", "10.42.1.128-10.42.1.249"]
+    assert (admin["phydev"], admin["vn_mad"], admin["internal"]) == ("eth1", "bridge", True)
+    wan = by_name(plan())["wan"]
+    assert wan["dns"] == ["172.16.0.53"] and wan["internal"] is False
+
+
+def test_plan_other_index_and_explicit_block() -> None:
+    assert [n["cidr"] for n in plan(school={**SCHOOL, "index": 7})][:3] == ["10.7.0.0/24", "10.7.1.0/24", "10.7.2.0/24"]
+    block = {**SCHOOL, "block": "10.200.0.0/16"}
+    del block["index"]
+    assert by_name(plan(school=block))["pedago"]["gateway"] == "10.200.2.1"
+
+
+def test_plan_is_deterministic() -> None:
+    assert plan() == plan()
+    assert json.dumps(plan(), sort_keys=True) == json.dumps(hs.network_plan(dict(reversed(SCHOOL.items())), None, ACADEMY),
+                                                            sort_keys=True)
+
+
+def test_plan_academy_layout_scales_small_networks() -> None:
+    academy = {**ACADEMY, "base": "172.20.0.0/14", "school_prefix": 20, "network_prefix": 26}
+    nets = by_name(plan(school={**SCHOOL, "index": 3}, academy=academy))
+    assert nets["wan"]["cidr"] == "172.20.48.0/26"
+    admin = nets["admin"]
+    assert (admin["cidr"], admin["gateway"]) == ("172.20.48.64/26", "172.20.48.65")
+    assert admin["ar"] == {"ip": "172.20.48.65", "size": 31}
+    assert admin["dhcp"] == {"start": "172.20.48.96", "end": "172.20.48.121"}
+
+
+def test_plan_academy_then_school_overrides() -> None:
+    academy = {**ACADEMY, "phydev": "eno1", "vn_mad": "802.1Q",
+               "networks": [{"name": "wan", "vlan_id": 100}, {"name": "pedago", "vlan_id": 300, "dhcp": False}]}
+    nets = by_name(plan(academy=academy, networks=[{"name": "pedago", "vlan_id": 301, "bridge": "brped"}]))
+    assert nets["wan"]["vlan_id"] == 100
+    assert (nets["pedago"]["vlan_id"], nets["pedago"]["bridge"], nets["pedago"]["dhcp"]) == (301, "brped", None)
+    assert {n["phydev"] for n in nets.values()} == {"eno1"} and {n["vn_mad"] for n in nets.values()} == {"802.1Q"}
+
+
+def test_plan_cidr_override_recomputes_layout() -> None:
+    pedago = by_name(plan(networks=[{"name": "pedago", "cidr": "192.168.50.0/24"}]))["pedago"]
+    assert (pedago["gateway"], pedago["ar"], pedago["dns"]) == ("192.168.50.1", {"ip": "192.168.50.1", "size": 49},
+                                                               ["192.168.50.1"])
+
+
+def test_plan_disable_and_extra_networks() -> None:
+    nets = plan(networks=[{"name": "dmz_priv", "enabled": False},
+                          {"name": "wifi", "vlan_id": 60, "subnet_index": 6, "dhcp": True},
+                          {"name": "san", "vlan_id": 70, "cidr": "10.99.9.0/28", "zone": "stockage"}])
+    assert [n["name"] for n in nets] == ["wan", "admin", "pedago", "dmz", "wifi", "san"]
+    wifi, san = nets[4], nets[5]
+    assert (wifi["cidr"], wifi["zone"], wifi["vnet_name"], wifi["dhcp"]["start"]) == \
+        ("10.42.6.0/24", "wifi", "CR_wifi", "10.42.6.128")
+    assert (san["cidr"], san["ar"], san["zone"]) == ("10.99.9.0/28", {"ip": "10.99.9.1", "size": 7}, "stockage")
+
+
+def test_plan_ovswitch_uses_one_switch() -> None:
+    nets = plan(academy={**ACADEMY, "vn_mad": "ovswitch"})
+    assert {n["bridge"] for n in nets} == {"vswitch"}
+    assert hs.validate_site(site(hapy_academy={**ACADEMY, "vn_mad": "ovswitch"})) == []
+
+
+def test_plan_raises_on_bad_index() -> None:
+    with pytest.raises(hs.HapySiteError, match=r"hapy_school.index: 256; expected an integer 0\.\.255"):
+        plan(school={**SCHOOL, "index": 256})
+
+
+def test_time_zone_and_local_domain() -> None:
+    assert hs.time_zone({}, "ac-reunion") == "Indian/Reunion"
+    assert hs.time_zone({}, "ac-lyon") == "Europe/Paris"
+    assert hs.time_zone({"time_zone": "Indian/Mayotte"}, "ac-reunion") == "Indian/Mayotte"
+    assert hs.local_domain(SCHOOL) == "9740100p.ac-reunion.lan"
+    assert hs.local_domain({**SCHOOL, "domain": "lyc-sample.ac-reunion.lan"}) == "lyc-sample.ac-reunion.lan"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------------------------------
+
+def test_valid_site_has_no_error() -> None:
+    assert hs.validate_site(site()) == []
+
+
+def errors_of(**overrides: Any) -> list[str]:
+    return hs.validate_site(site(**overrides))
+
+
+def assert_error(errors: list[str], path: str, *fragments: str) -> None:
+    """One error starts with ``path:`` and contains every fragment."""
+    matching = [e for e in errors if e.startswith(path + ":")]
+    assert matching, f"no error for {path} in {errors}"
+    assert any(all(f in e for f in fragments) for e in matching), matching
+
+
+@pytest.mark.parametrize(("school", "path", "fragment"), [
+    ({**SCHOOL, "uai": "974010P"}, "hapy_school.uai", "expected 7 digits and a letter"),
+    ({**SCHOOL, "uai": "97401000"}, "hapy_school.uai", "like 9740001A"),
+    ({k: v for k, v in SCHOOL.items() if k != "uai"}, "hapy_school.uai", "None"),
+    ({**SCHOOL, "name": ""}, "hapy_school.name", "expected the school's name"),
+    ({**SCHOOL, "academy": "Ac Reunion"}, "hapy_school.academy", "like ac-reunion"),
+    ({**SCHOOL, "domain": "bad_domain!"}, "hapy_school.domain", "expected a DNS domain"),
+    ({**SCHOOL, "index": -1}, "hapy_school.index", "expected an integer >= 0"),
+    ({**SCHOOL, "index": None}, "hapy_school.index", "or hapy_school.block"),
+    ({**SCHOOL, "block": "10.1.2.3/16"}, "hapy_school.block", "expected an IPv4 network"),
+])
+def test_school_errors(school: dict[str, Any], path: str, fragment: str) -> None:
+    assert_error(errors_of(hapy_school=school), path, fragment)
+
+
+def test_missing_school_and_bad_mode() -> None:
+    assert_error(errors_of(hapy_school=None), "hapy_school", "expected {uai, name, academy, domain")
+    assert_error(errors_of(hapy_mode="ha"), "hapy_mode", "expected one of single, cluster")
+
+
+@pytest.mark.parametrize(("networks", "path", "fragments"), [
+    ([{"name": "pedago", "vlan_id": 0}], "hapy_networks[0].vlan_id", ("0;", "expected an integer 1..4094")),
+    ([{"name": "pedago", "vlan_id": 4095}], "hapy_networks[0].vlan_id", ("4095", "1..4094")),
+    ([{"name": "pedago", "vlan_id": "30"}], "hapy_networks[0].vlan_id", ("'30'",)),
+    ([{"name": "pedago", "vlan_id": 20}], "hapy_networks[0].vlan_id", ("20 already used by network 'admin'",)),
+    ([{"name": "pedago", "cidr": "10.42.2.0/33"}], "hapy_networks[0].cidr", ("expected an IPv4 network address",)),
+    ([{"name": "pedago", "cidr": "10.42.2.5/24"}], "hapy_networks[0].cidr", ("'10.42.2.5/24'",)),
+    ([{"name": "pedago", "cidr": "pedago-net"}], "hapy_networks[0].cidr", ("like 10.1.2.0/24",)),
+    ([{"name": "pedago", "cidr": "10.42.1.128/25"}], "hapy_networks[0].cidr",
+     ("overlaps 10.42.1.0/24 of network 'admin'", "expected disjoint subnets")),
+    ([{"name": "pedago", "gateway": "10.42.9.1"}], "hapy_networks[0].gateway",
+     ("outside 10.42.2.0/24", "expected a host address")),
+    ([{"name": "pedago", "gateway": "10.42.2"}], "hapy_networks[0].gateway", ("expected an IPv4 address",)),
+    ([{"name": "pedago", "ar": {"ip": "10.42.2.250", "size": 10}}], "hapy_networks[0].ar", ("leaves 10.42.2.0/24",)),
+    ([{"name": "pedago", "ar": {"ip": "10.42.2.100", "size": 40}}], "hapy_networks[0].dhcp",
+     ("overlaps the OpenNebula range",)),
+    ([{"name": "pedago", "dhcp": {"start": "10.42.2.200"}}], "hapy_networks[0].dhcp", ("expected true, false",)),
+    ([{"name": "pedago", "vlan": 30}], "hapy_networks[0].vlan", ("unknown key", "vlan_id")),
+    ([{"name": "wifi", "vlan_id": 60}], "hapy_networks[0].cidr", ("non-standard network 'wifi'",)),
+    ([{"name": "wifi", "cidr": "10.42.6.0/24"}], "hapy_networks[0].vlan_id", ("non-standard network 'wifi'",)),
+    ([{"name": "Pedago"}], "hapy_networks[0].name", ("expected a lower-case name",)),
+    ([{"name": "pedago", "bridge": "br-pedagogique-1"}], "hapy_networks[0].bridge", ("at most 15 chars",)),
+    ([{"name": "pedago", "bridge": "br-admin"}], "hapy_networks[0].bridge", ("already used by network 'admin'",)),
+    ([{"name": "pedago", "vn_mad": "ovs"}], "hapy_networks[0].vn_mad", ("expected one of bridge, 802.1Q",)),
+    ([{"name": "pedago", "vnet_name": "CR_admin"}], "hapy_networks[0].vnet_name", ("already used",)),
+    ([{"name": "pedago", "reserved": ["10.42.2.9-10.42.2.3"]}], "hapy_networks[0].reserved[0]",
+     ("expected an IPv4 address or a range",)),
+    ([{"name": "pedago", "dns": ["dns.ac-reunion.fr"]}], "hapy_networks[0].dns[0]", ("expected an IPv4 address",)),
+    ([{"name": "dmz", "cidr": "10.42.3.0/28", "dhcp": True}], "hapy_networks[dmz].dhcp", ("at least /27",)),
+    ("pedago", "hapy_networks", ("expected a list",)),
+])
+def test_network_errors(networks: Any, path: str, fragments: tuple[str, ...]) -> None:
+    assert_error(errors_of(hapy_networks=networks), path, *fragments)
+
+
+def test_academy_network_errors_name_the_academy_path() -> None:
+    academy = {**ACADEMY, "networks": [{"name": "admin", "vlan_id": 9999}]}
+    assert_error(errors_of(hapy_academy=academy), "hapy_academy.networks[0].vlan_id", "1..4094")
+
+
+def guests_with(index: int, **changes: Any) -> list[dict[str, Any]]:
+    guests = copy.deepcopy([AMON, HORUS, SCRIBE, OTHER])
+    guests[index].update(changes)
+    return guests
+
+
+@pytest.mark.parametrize(("guests", "path", "fragments"), [
+    (guests_with(1, nics=[{"network": "pedag"}]), "hapy_guests[1].nics[0].network",
+     ("unknown network 'pedag'; expected one of wan, admin, pedago, dmz, dmz_priv",)),
+    (guests_with(2, name="horus"), "hapy_guests[2].name", ("duplicate guest name 'horus'", "hapy_guests[1]")),
+    (guests_with(2, name="Scribe_1"), "hapy_guests[2].name", ("expected a lower-case host name",)),
+    (guests_with(2, profile="seth"), "hapy_guests[2].profile", ("expected one of amon, horus, scribe",)),
+    (guests_with(2, nics=[{"network": "pedago", "ip": "10.42.3.10"}]), "hapy_guests[2].nics[0].ip",
+     ("outside network 'pedago'", "10.42.2.0/24")),
+    (guests_with(2, nics=[{"network": "pedago", "ip": "10.42.2.255"}]), "hapy_guests[2].nics[0].ip",
+     ("outside network 'pedago'",)),
+    (guests_with(2, nics=[{"network": "pedago", "ip": "10.42.2.60"}]), "hapy_guests[2].nics[0].ip",
+     ("outside the OpenNebula range", "10.42.2.1-10.42.2.49")),
+    (guests_with(2, nics=[{"network": "pedago", "ip": "10.42.2.1"}]), "hapy_guests[2].nics[0].ip",
+     ("reserved on 'pedago' (10.42.2.1)",)),
+    (guests_with(2, nics=[{"network": "pedago", "ip": "10.42.2.300"}]), "hapy_guests[2].nics[0].ip",
+     ("expected an IPv4 address",)),
+    (guests_with(3, nics=[{"network": "admin", "ip": "10.42.1.40"}], name="pronote2") + [
+        {"name": "pronote3", "profile": "other", "nics": [{"network": "admin", "ip": "10.42.1.40"}]}],
+     "hapy_guests[4].nics[0].ip", ("already given to hapy_guests[3].nics[0]",)),
+    (guests_with(0, nics=[{"network": "admin"}, {"network": "wan"}]), "hapy_guests[0].nics[0].network",
+     ("expected wan",)),
+    (guests_with(2, memory=2.5), "hapy_guests[2].memory", ("expected an integer >= 1 (MiB)",)),
+    (guests_with(2, vcpu=0), "hapy_guests[2].vcpu", ("expected an integer >= 1",)),
+    (guests_with(2, cpu="one"), "hapy_guests[2].cpu", ("expected a number > 0",)),
+    (guests_with(3, eole={"nom_machine": "x"}), "hapy_guests[3].eole", ("profile 'other' has no EOLE",)),
+    (guests_with(2, eole={"Bad-Name": 1}), "hapy_guests[2].eole.Bad-Name", ("invalid EOLE variable name",)),
+    (guests_with(2, nics=[]), "hapy_guests[2].nics", ("expected a non-empty list",)),
+    (guests_with(2, nics=[{"network": "pedago", "address": "10.42.2.10"}]), "hapy_guests[2].nics[0].address",
+     ("unknown key",)),
+    (guests_with(2, ram=4096), "hapy_guests[2].ram", ("unknown key",)),
+    (guests_with(2, labels="sauvegarde"), "hapy_guests[2].labels", ("expected a list of strings",)),
+    ({"name": "amon"}, "hapy_guests", ("expected a list",)),
+])
+def test_guest_errors(guests: Any, path: str, fragments: tuple[str, ...]) -> None:
+    assert_error(errors_of(hapy_guests=guests), path, *fragments)
+
+
+def test_dhcp_pool_and_reserved_ranges_keep_guests_out() -> None:
+    networks = [{"name": "pedago", "ar": {"ip": "10.42.2.1", "size": 230}, "dhcp": {"start": "10.42.2.220",
+                                                                                    "end": "10.42.2.240"}}]
+    assert_error(errors_of(hapy_networks=networks), "hapy_networks[0].dhcp", "overlaps the OpenNebula range")
+    networks[0]["reserved"] = ["10.42.2.10-10.42.2.19"]
+    networks[0]["dhcp"] = False
+    assert_error(errors_of(hapy_networks=networks), "hapy_guests[2].nics[0].ip", "reserved on 'pedago'",
+                 "10.42.2.10-10.42.2.19")
+
+
+def test_full_range_is_reported() -> None:
+    networks = [{"name": "admin", "ar": {"ip": "10.42.1.1", "size": 2}}]
+    guests = copy.deepcopy([AMON, HORUS]) + [{"name": "h2", "profile": "horus", "nics": [{"network": "admin"}]}]
+    assert_error(errors_of(hapy_networks=networks, hapy_guests=guests), "hapy_guests",
+                 "no free address left", "larger ar.size")
+
+
+@pytest.mark.parametrize(("backup", "path", "fragment"), [
+    ({"device": "sdb"}, "hapy_backup.device", "like /dev/sdb"),
+    ({"keep_last": 0}, "hapy_backup.keep_last", "integer >= 1"),
+    ({"schedule": "daily"}, "hapy_backup.schedule", "cron expression"),
+    ({"mode": "incremental"}, "hapy_backup.mode", "FULL, INCREMENT"),
+    ({"mountpoint": "mnt/sauvegardes"}, "hapy_backup.mountpoint", "absolute path"),
+    ({"label": "A-VERY-LONG-BACKUP-LABEL"}, "hapy_backup.label", "1..16 chars"),
+    ({"keep": 3}, "hapy_backup.keep", "unknown key"),
+    ("disk", "hapy_backup", "expected {device"),
+])
+def test_backup_errors(backup: Any, path: str, fragment: str) -> None:
+    assert_error(errors_of(hapy_backup=backup), path, fragment)
+
+
+SAN = {"portal": "10.42.1.240:3260", "target_iqn": "iqn.2026-11.fr.ac-reunion:san.9740100p",
+       "lun_wwid": "36001405a1b2c3d4e5f60718293a4b5c6", "chap_user": "hapy", "chap_secret": "s3cret"}
+
+
+@pytest.mark.parametrize(("san", "path", "fragment"), [
+    (None, "hapy_san", "in cluster mode"),
+    ({**SAN, "portal": "san.local"}, "hapy_san.portal", "like 10.9.0.10:3260"),
+    ({**SAN, "portal": "10.42.1.240:99999"}, "hapy_san.portal", "iSCSI portal"),
+    ({**SAN, "target_iqn": "san1"}, "hapy_san.target_iqn", "expected an IQN"),
+    ({**SAN, "lun_wwid": "xyz"}, "hapy_san.lun_wwid", "16..40 hex digits"),
+    ({**SAN, "chap_secret": ""}, "hapy_san.chap_secret", "CHAP secret"),
+    ({k: v for k, v in SAN.items() if k != "chap_user"}, "hapy_san.chap_user", "CHAP user"),
+    ({**SAN, "fs_name": "a-gfs2-name-too-long"}, "hapy_san.fs_name", "at most 16 chars"),
+])
+def test_san_errors_in_cluster_mode(san: Any, path: str, fragment: str) -> None:
+    assert_error(errors_of(hapy_mode="cluster", hapy_san=san), path, fragment)
+
+
+def test_cluster_with_san_is_valid() -> None:
+    assert errors_of(hapy_mode="cluster", hapy_san=SAN) == []
+
+
+def test_one_and_db_errors() -> None:
+    assert_error(errors_of(hapy_one={"api_url": "127.0.0.1:2633"}), "hapy_one.api_url", "like http://127.0.0.1")
+    assert_error(errors_of(hapy_one={"version": "latest"}), "hapy_one.version", "like 6.10")
+    assert_error(errors_of(hapy_db={"backend": "postgresql"}), "hapy_db.backend", "mysql, sqlite")
+    assert_error(errors_of(hapy_db={"backend": "mysql", "name": "one", "user": "one"}), "hapy_db.password",
+                 "with the mysql backend")
+    assert errors_of(hapy_db={"backend": "sqlite"}) == []
+
+
+def test_every_error_names_its_path_and_expected_form() -> None:
+    broken = site(hapy_networks=[{"name": "pedago", "vlan_id": 99999, "cidr": "x"}], hapy_backup={"keep_last": -1},
+                  hapy_mode="cluster")
+    errors = hs.validate_site(broken)
+    assert len(errors) >= 4
+    assert all(re.match(r"^hapy_[a-z_]+(\[[^]]+\])?[\w.\[\]-]*: .*expected ", e) for e in errors), errors
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Guests: addresses, config.eol, schema check
+# ---------------------------------------------------------------------------------------------------------------------
+
+def resolved() -> dict[str, dict[str, Any]]:
+    return {g["name"]: g for g in hs.resolve_guests(copy.deepcopy([AMON, HORUS, SCRIBE, OTHER]), plan())}
+
+
+def test_resolve_guests_addresses() -> None:
+    guests = resolved()
+    assert [n["ip"] for n in guests["amon"]["nics"]] == ["10.42.0.2", "10.42.1.1", "10.42.2.1"]
+    assert [n["interface"] for n in guests["amon"]["nics"]] == ["eth0", "eth1", "eth2"]
+    assert guests["horus"]["nics"] == [{"network": "admin", "ip": "10.42.1.2", "vnet_name": "CR_admin",
+                                        "netmask": "255.255.255.0", "interface": "eth0"}]
+    assert guests["scribe"]["nics"][0]["ip"] == "10.42.2.10"
+    second = hs.resolve_guests([AMON, HORUS, {"name": "h2", "profile": "horus", "nics": [{"network": "admin"}]}],
+                               plan())
+    assert second[2]["nics"][0]["ip"] == "10.42.1.3"
+
+
+def test_resolve_guests_skips_reserved_and_taken() -> None:
+    nets = plan(networks=[{"name": "admin", "reserved": ["10.42.1.2-10.42.1.4"]}])
+    guests = hs.resolve_guests([{"name": "a", "profile": "other", "nics": [{"network": "admin", "ip": "10.42.1.5"}]},
+                                {"name": "b", "profile": "other", "nics": [{"network": "admin"}]}], nets)
+    assert guests[1]["nics"][0]["ip"] == "10.42.1.6"
+
+
+COMMON_AMON_NET = {
+    "nom_carte_eth0": v("eth0"), "nom_zone_eth0": v("exterieur"), "adresse_ip_eth0": v("10.42.0.2"),
+    "adresse_netmask_eth0": v("255.255.255.0"), "adresse_network_eth0": v("10.42.0.0"),
+    "adresse_broadcast_eth0": v("10.42.0.255"), "vlan_eth0": v("non"),
+    "nom_carte_eth1": v("eth1"), "nom_zone_eth1": v("admin"), "adresse_ip_eth1": v("10.42.1.1"),
+    "adresse_netmask_eth1": v("255.255.255.0"), "adresse_network_eth1": v("10.42.1.0"),
+    "adresse_broadcast_eth1": v("10.42.1.255"), "vlan_eth1": v("non"),
+    "nom_carte_eth2": v("eth2"), "nom_zone_eth2": v("pedago"), "adresse_ip_eth2": v("10.42.2.1"),
+    "adresse_netmask_eth2": v("255.255.255.0"), "adresse_network_eth2": v("10.42.2.0"),
+    "adresse_broadcast_eth2": v("10.42.2.255"), "vlan_eth2": v("non"),
+}
+
+
+def test_amon_config_eol() -> None:
+    expected = {
+        "___version___": "2.9.0",
+        "nom_machine": v("amon"),
+        "nom_domaine_local": v("9740100p.ac-reunion.lan"),
+        "numero_etab": v("9740100p"),
+        "libelle_etab": v("Lycée Sample"),
+        "nom_academie": v("ac-reunion"),
+        "nombre_interfaces": v(3),
+        **COMMON_AMON_NET,
+        "adresse_ip_gw": v("10.42.0.1"),
+        "adresse_ip_dns": v(["172.16.0.53"]),
+        "serveur_ntp": v(["ntp.ac-reunion.fr"]),
+        "serveur_maj": v(["miroir-eole.ac-reunion.fr"]),
+        "time_zone": v("Indian/Reunion"),
+        "activer_proxy_client": v("oui"),
+        "proxy_client_adresse": v("172.16.0.3"),
+        "proxy_client_port": v(3128),
+        "type_amon": v("3zones"),
+        "activer_dhcp": v("oui"),
+        "adresse_network_dhcp": v(["10.42.1.0", "10.42.2.0"]),
+        "adresse_netmask_dhcp": follow("255.255.255.0", "255.255.255.0"),
+        "ip_basse_dhcp": follow("10.42.1.128", "10.42.2.128"),
+        "ip_haute_dhcp": follow("10.42.1.249", "10.42.2.249"),
+        "nom_plage_dhcp": follow("admin", "pedago"),
+        "adresse_ip_gw_dhcp": follow("10.42.1.1", "10.42.2.1"),
+    }
+    assert hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY) == expected
+
+
+def test_horus_config_eol() -> None:
+    expected = {
+        "___version___": "2.9.0",
+        "nom_machine": v("horus"),
+        "nom_domaine_local": v("9740100p.ac-reunion.lan"),
+        "numero_etab": v("9740100p"),
+        "libelle_etab": v("Lycée Sample"),
+        "nom_academie": v("ac-reunion"),
+        "nombre_interfaces": v(1),
+        "nom_carte_eth0": v("eth0"), "nom_zone_eth0": v("admin"), "adresse_ip_eth0": v("10.42.1.2"),
+        "adresse_netmask_eth0": v("255.255.255.0"), "adresse_network_eth0": v("10.42.1.0"),
+        "adresse_broadcast_eth0": v("10.42.1.255"), "vlan_eth0": v("non"),
+        "adresse_ip_gw": v("10.42.1.1"),
+        "adresse_ip_dns": v(["10.42.1.1"]),
+        "serveur_ntp": v(["ntp.ac-reunion.fr"]),
+        "serveur_maj": v(["miroir-eole.ac-reunion.fr"]),
+        "time_zone": v("Indian/Reunion"),
+        "activer_proxy_client": v("oui"),
+        "proxy_client_adresse": v("10.42.1.1"),
+        "proxy_client_port": v(3128),
+        "smb_workgroup": v("ETB9740100P"),
+        "smb_netbios_name": v("HORUS"),
+        "ad_domain": v("etb9740100p"),
+        "ad_realm": v("9740100p.ac-reunion.lan"),
+        "bacula_dir_name": v("horus-dir"),
+        "bacula_fd_name": v("horus-fd"),
+        "activer_ad": v("oui"),
+    }
+    assert hs.eole_config(resolved()["horus"], SCHOOL, plan(), ACADEMY) == expected
+
+
+def test_lan_guest_without_academy_ntp_uses_its_amon() -> None:
+    doc = hs.eole_config(resolved()["scribe"], SCHOOL, plan(), {**ACADEMY, "ntp": []})
+    assert doc["serveur_ntp"] == v(["10.42.2.1"])
+    assert doc["adresse_ip_eth0"] == v("10.42.2.10")
+
+
+def test_amonecole_has_amon_and_samba_variables() -> None:
+    guest = {"name": "amonecole", "profile": "amonecole", "nics": [{"network": "wan"}, {"network": "pedago"}]}
+    doc = hs.eole_config(guest, {**SCHOOL, "workgroup": "ecole"}, plan(), {"dns": ["172.16.0.53"]})
+    assert doc["type_amon"] == v("2zones-amonecole")
+    assert doc["smb_workgroup"] == v("ECOLE") and doc["adresse_ip_eth1"] == v("10.42.2.1")
+    assert doc["activer_proxy_client"] == v("non")  # no upstream proxy declared for the academy
+    assert doc["serveur_maj"] == v(["eole.ac-dijon.fr"])
+    assert hs.check_eole_config(doc, "amonecole") == []
+
+
+def test_extra_eole_variables_win() -> None:
+    guest = {**resolved()["scribe"], "eole": {"smb_workgroup": "LYCEE", "activer_clam": "oui",
+                                              "ip_ssh_eth0": {"owner": "forced", "val": ["0.0.0.0"]}}}
+    doc = hs.eole_config(guest, SCHOOL, plan(), ACADEMY)
+    assert doc["smb_workgroup"] == v("LYCEE")
+    assert doc["activer_clam"] == v("oui")
+    assert doc["ip_ssh_eth0"] == {"owner": "forced", "val": ["0.0.0.0"]}
+
+
+def test_other_profile_has_no_config_eol() -> None:
+    assert hs.eole_config(resolved()["pronote"], SCHOOL, plan(), ACADEMY) is None
+
+
+def test_dump_is_json_with_version_first_and_utf8() -> None:
+    text = hs.dump_eole_config(hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY))
+    assert text.startswith('{\n  "___version___": "2.9.0",\n')
+    assert "Lycée Sample" in text
+    assert json.loads(text)["numero_etab"] == v("9740100p")
+
+
+@pytest.mark.parametrize("name", ["amon", "horus", "scribe"])
+def test_generated_configs_pass_the_schema_check(name: str) -> None:
+    guest = resolved()[name]
+    assert hs.check_eole_config(hs.eole_config(guest, SCHOOL, plan(), ACADEMY), guest["profile"]) == []
+
+
+def broken_amon(var: str, value: Any) -> dict[str, Any]:
+    doc = hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY)
+    if value is None:
+        del doc[var]
+    else:
+        doc[var] = value
+    return doc
+
+
+@pytest.mark.parametrize(("var", "value", "fragment"), [
+    ("adresse_ip_eth1", v("10.42.1.256"), "adresse_ip_eth1: '10.42.1.256'; expected an IPv4 address"),
+    ("adresse_netmask_eth1", v("255.0.255.0"), "adresse_netmask_eth1: '255.0.255.0'; expected a dotted netmask"),
+    ("adresse_netmask_eth1", v("24"), "expected a dotted netmask"),
+    ("adresse_ip_dns", v("172.16.0.53"), "adresse_ip_dns: '172.16.0.53'; expected a list of IPv4"),
+    ("numero_etab", v("9740100P"), "numero_etab: '9740100P'; expected a lower-case UAI"),
+    ("nombre_interfaces", v("3"), "nombre_interfaces: '3'; expected an integer"),
+    ("activer_dhcp", v(True), "activer_dhcp: True; expected oui or non"),
+    ("proxy_client_port", v(70000), "expected a TCP port"),
+    ("nom_machine", v("Amon_1"), "expected a lower-case host name"),
+    ("type_amon", None, "type_amon: missing; required for profile amon"),
+    ("adresse_ip_gw", None, "adresse_ip_gw: missing"),
+    ("adresse_ip_eth2", None, "adresse_ip_eth2: missing; nombre_interfaces is 3"),
+    ("time_zone", {"val": "Indian/Reunion"}, "time_zone: {'val': 'Indian/Reunion'}; expected"),
+    ("ip_basse_dhcp", follow("10.42.1.128"), "ip_basse_dhcp: indexes ['0']; expected '0'..'1'"),
+    ("ip_haute_dhcp", v(["10.42.1.249", "10.42.2.249"]), "ip_haute_dhcp: follower variable; expected val and owner"),
+    ("ip_haute_dhcp", follow("10.42.1.249", "nope"), "ip_haute_dhcp[1]: 'nope'; expected an IPv4 address"),
+    ("___version___", "2.8.1", "___version___: '2.8.1'; expected '2.9.0'"),
+])
+def test_schema_check_rejects_bad_values(var: str, value: Any, fragment: str) -> None:
+    errors = hs.check_eole_config(broken_amon(var, value), "amon")
+    assert any(fragment in e for e in errors), errors
+
+
+def test_schema_check_required_keys_per_profile() -> None:
+    doc = hs.eole_config(resolved()["scribe"], SCHOOL, plan(), ACADEMY)
+    del doc["smb_netbios_name"]
+    assert hs.check_eole_config(doc, "scribe") == ["smb_netbios_name: missing; required for profile scribe"]
+    assert hs.check_eole_config("{}", "amon") == ["config.eol: not a mapping; expected a flat JSON object"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# OpenNebula context and start script
+# ---------------------------------------------------------------------------------------------------------------------
+
+def b64(text: str) -> str:
+    return base64.b64decode(text).decode("utf-8")
+
+
+def test_context_of_an_eole_guest_at_install() -> None:
+    guest = resolved()["horus"]
+    result = hs.guest_context(guest, SCHOOL, plan(), ACADEMY, root_password="R00t!")
+    assert result["NIC"] == [{"NETWORK": "CR_admin", "IP": "10.42.1.2", "MODEL": "virtio"}]
+    ctx = result["CONTEXT"]
+    assert (ctx["NETWORK"], ctx["SET_HOSTNAME"], ctx["HAPY_HALT"]) == ("YES", "horus", "YES")
+    assert "NETCFG_TYPE" not in ctx
+    assert json.loads(b64(ctx["EOLE_CONFIG_EOL_BASE64"])) == hs.eole_config(guest, SCHOOL, plan(), ACADEMY)
+    assert b64(ctx["START_SCRIPT_BASE64"]) == hs.START_SCRIPT
+    assert b64(ctx["EOLE_ROOT_PASSWORD_BASE64"]) == "R00t!"
+    assert not any(key.startswith("ZEPHIR") for key in ctx)
+    assert all(isinstance(value, str) for value in ctx.values())
+
+
+def test_context_run_stage_leaves_network_to_eole() -> None:
+    ctx = hs.guest_context(resolved()["amon"], SCHOOL, plan(), ACADEMY, stage="run")["CONTEXT"]
+    assert ctx["NETCFG_TYPE"] == "none" and "HAPY_HALT" not in ctx
+    with pytest.raises(hs.HapySiteError, match="expected install or run"):
+        hs.guest_context(resolved()["amon"], SCHOOL, plan(), ACADEMY, stage="final")
+
+
+def test_context_of_other_profile_is_network_only() -> None:
+    result = hs.guest_context(resolved()["pronote"], SCHOOL, plan(), ACADEMY, stage="run", root_password="x")
+    assert result == {"NIC": [{"NETWORK": "CR_admin", "IP": "10.42.1.40", "MODEL": "virtio"}],
+                      "CONTEXT": {"NETWORK": "YES", "SET_HOSTNAME": "pronote", "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"}}
+
+
+def test_context_zephir_registration_and_guest_password() -> None:
+    academy = {**ACADEMY, "zephir": {"address": "zephir.ac-reunion.fr", "user": "hapy", "password": "zpw"}}
+    guest = {**resolved()["scribe"], "zephir_id": 1234, "root_password": "guest-pw"}
+    ctx = hs.guest_context(guest, SCHOOL, plan(), academy, root_password="academy-pw")["CONTEXT"]
+    assert (ctx["ZEPHIR_ADDRESS"], ctx["ZEPHIR_USER"], ctx["ZEPHIR_ID"], ctx["ZEPHIR_MENU"]) == \
+        ("zephir.ac-reunion.fr", "hapy", "1234", "1")
+    assert b64(ctx["ZEPHIR_PASSWORD_BASE64"]) == "zpw"
+    assert b64(ctx["EOLE_ROOT_PASSWORD_BASE64"]) == "guest-pw"
+
+
+def test_start_script_is_valid_bash_and_python() -> None:
+    subprocess.run(["bash", "-n"], input=hs.START_SCRIPT, text=True, check=True)
+    python = re.search(r"<<'PY'\n(.*?)\nPY\n", hs.START_SCRIPT, re.DOTALL)
+    assert python is not None
+    compile(python.group(1), "answer.py", "exec")
+    for step in ("/etc/eole/config.eol", "enregistrement_zephir --check", "answer instance", "poweroff",
+                 ".hapy-instance-done"):
+        assert step in hs.START_SCRIPT
