@@ -107,8 +107,8 @@ class OnedServer:
 
     def start(self) -> OnedServer:
         """Serve on a daemon thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-oned",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="fake-oned", daemon=True)
         self._thread.start()
         return self
 
