@@ -17,7 +17,7 @@ from .store import (
     SUSPENDED,
     Store,
 )
-from .xmlutil import el, ids, lock, perms
+from .xmlutil import cdata_el, el, ids, lock, perms
 
 QUOTAS = ("<DATASTORE_QUOTA></DATASTORE_QUOTA><NETWORK_QUOTA></NETWORK_QUOTA>"
           "<VM_QUOTA></VM_QUOTA><IMAGE_QUOTA></IMAGE_QUOTA>")
@@ -72,6 +72,14 @@ def ar_leases(store: Store, vnid: int, ar: dict) -> dict:
 def mac_to_int(mac: str) -> int:
     """``02:00:0a:00:00:01`` → int."""
     return int(mac.replace(":", ""), 16)
+
+
+def ip6_eui64(prefix: str, mac: int) -> str:
+    """IPv6 address from a /64 prefix and a MAC (EUI-64), as ``AddressRange::ip6_to_s``."""
+    net = int(ipaddress.IPv6Address(prefix)) >> 64 << 64
+    raw = mac.to_bytes(6, "big")
+    eui = bytes([raw[0] ^ 0x02]) + raw[1:3] + b"\xff\xfe" + raw[3:]
+    return str(ipaddress.IPv6Address(net | int.from_bytes(eui, "big")))
 
 
 def int_to_mac(value: int) -> str:
@@ -211,26 +219,38 @@ def r_acl(store: Store, a: dict, full: bool) -> str:
             + el("STRING", rule_string(a["USER"], a["RESOURCE"], a["RIGHTS"], a["ZONE"])) + "</ACL>")
 
 
+VM_OBJECT_BIT = 0x1000000000  # PoolObjectSQL::VM, used in an AR's ALLOCATED map
+
+
 def _ar_xml(store: Store, vnid: int, ar: dict, full: bool) -> str:
+    """``AddressRange::to_xml`` (info) or the raw AR template (pool listing)."""
     attrs = {k: v for k, v in ar.items() if not k.startswith("_")}
+    leases = ar_leases(store, vnid, ar)
+    if not full:
+        if leases:
+            attrs["ALLOCATED"] = "".join(f" {i} {VM_OBJECT_BIT | vm}" for i, vm in sorted(leases.items()))
+        return "<AR>" + "".join(cdata_el(k, v) for k, v in sorted(attrs.items())) + "</AR>"
     out = "".join(el(k, v) for k, v in sorted(attrs.items()))
     size = int(ar["SIZE"])
     base_mac = mac_to_int(ar["MAC"])
     out += el("MAC_END", int_to_mac(base_mac + size - 1))
     if ar["TYPE"] in ("IP4", "IP4_6", "IP4_6_STATIC") and "IP" in ar:
         out += el("IP_END", str(ipaddress.IPv4Address(ar["IP"]) + size - 1))
+    if ar["TYPE"] in ("IP6", "IP4_6"):
+        for key, tag in (("ULA_PREFIX", "IP6_ULA"), ("GLOBAL_PREFIX", "IP6_GLOBAL")):
+            if ar.get(key):
+                out += el(tag, ip6_eui64(ar[key], base_mac))
+                out += el(f"{tag}_END", ip6_eui64(ar[key], base_mac + size - 1))
     if ar["TYPE"] in ("IP6_STATIC", "IP4_6_STATIC") and "IP6" in ar:
         out += el("IP6_END", str(ipaddress.IPv6Address(ar["IP6"]) + size - 1))
-    leases = ar_leases(store, vnid, ar)
     out += el("USED_LEASES", len(leases))
-    if full:
-        inner = ""
-        for idx, vmid in sorted(leases.items()):
-            lease = {"MAC": int_to_mac(base_mac + idx), "VM": vmid}
-            if "IP" in ar:
-                lease["IP"] = str(ipaddress.IPv4Address(ar["IP"]) + idx)
-            inner += "<LEASE>" + "".join(el(k, v) for k, v in sorted(lease.items())) + "</LEASE>"
-        out += f"<LEASES>{inner}</LEASES>"
+    inner = ""
+    for idx, vmid in sorted(leases.items()):
+        lease = {"MAC": int_to_mac(base_mac + idx), "VM": vmid}
+        if "IP" in ar:
+            lease["IP"] = str(ipaddress.IPv4Address(ar["IP"]) + idx)
+        inner += "<LEASE>" + "".join(el(k, v) for k, v in sorted(lease.items())) + "</LEASE>"
+    out += f"<LEASES>{inner}</LEASES>"
     return f"<AR>{out}</AR>"
 
 
