@@ -25,7 +25,7 @@ def _schema(cls_name: str) -> tuple[list, dict]:
     src = inspect.getsource(cls._buildChildren)
     types = {}
     for name in names:
-        block = re.search(rf"nodeName_ == '{name}'.*?(?=elif nodeName_|\Z)", src, re.S)
+        block = re.search(rf"nodeName_ == '{name}'.*?(?=elif nodeName_|\Z)", src, re.DOTALL)
         found = re.search(r"obj_ = (\w+)\.factory", block.group(0)) if block else None
         types[name] = found.group(1) if found else None
     return names, types
