@@ -82,6 +82,8 @@ class OneObjectModule:
     argument_spec: dict[str, Any] = {}
     #: keys of the view whose change cannot be applied to an existing object
     immutable: tuple[str, ...] = ()
+    #: view keys naming other objects -> their kind's api (resolved before any write, so typos change nothing)
+    references: dict[str, str] = {}
     mutually_exclusive: list = []
     required_if: list = []
 
@@ -180,6 +182,21 @@ class OneObjectModule:
         by_id = {int(obj.ID): obj.NAME for obj in self.pool(KINDS[api])}
         return sorted(by_id.get(i, str(i)) for i in ids)
 
+    def sync_clusters(self, member: str, object_id: int, current_ids: list[int], names: list[str]) -> None:
+        """Make the object (a ``vnet``, ``datastore`` or ``host``) belong to exactly the named clusters."""
+        wanted = {self.id_of("cluster", name, "clusters") for name in names}
+        for cluster_id in sorted(wanted - set(current_ids)):
+            self.call(f"cluster.add{member}", cluster_id, object_id)
+        for cluster_id in sorted(set(current_ids) - wanted):
+            self.call(f"cluster.del{member}", cluster_id, object_id)
+
+    def declared_template(self, current: Mapping[str, Any]) -> dict[str, Any]:
+        """The current values of the template attributes the task declares (for the returned facts)."""
+        if self.params["state"] != "present":
+            return {}
+        declared = one_template.normalize(self.params.get("attributes"), "attributes")
+        return {key: current.get(key) for key in declared}
+
     # ----------------------------------------------------------------- the declarative run
     def run(self) -> None:
         try:
@@ -210,6 +227,7 @@ class OneObjectModule:
             return {"changed": True, self.fact_name: {}, "diff": {"before": before, "after": {}}}
 
         desired = self.desired()
+        self._resolve_references(desired)
         if obj is None:
             after = {"name": name, **desired}
             if self.module.check_mode:
@@ -237,6 +255,13 @@ class OneObjectModule:
             return {"changed": True, self.fact_name: self.facts(obj), "diff": diff, "changes": sorted(changes)}
         self.apply(obj, changes, desired)
         return {"changed": True, self.fact_name: self.facts(self.info(int(obj.ID))), "diff": diff, "changes": sorted(changes)}
+
+    def _resolve_references(self, desired: View) -> None:
+        """Fail, naming the field, when a declared related object does not exist (before any write)."""
+        for key, api in self.references.items():
+            value = desired.get(key)
+            for name in value if isinstance(value, list) else ([] if value is None else [value]):
+                self.id_of(api, name, key)
 
     @staticmethod
     def _after_value(desired: Any, current: Any) -> Any:

@@ -190,6 +190,7 @@ AR_COMPUTED = ("AR_ID", "USED_LEASES", "LEASES", "IP_END", "MAC_END", "IP6_END",
 
 class VnetModule(OneObjectModule):
     kind = KINDS["vn"]
+    references = {"clusters": "cluster"}
     fact_name = "vnet"
     argument_spec = {
         "vn_mad": {"type": "str", "choices": ["bridge", "802.1Q", "vxlan", "ovswitch", "ovswitch_vxlan", "fw",
@@ -286,10 +287,10 @@ class VnetModule(OneObjectModule):
         if desired.get("address_ranges"):
             template["AR"] = desired["address_ranges"]
         cluster_ids = [self.id_of("cluster", c, "clusters") for c in desired.get("clusters", [])]
-        new_id = self.call("vn.allocate", one_template.render(template), cluster_ids[0] if cluster_ids else -1)
-        for cluster_id in cluster_ids[1:]:
-            self.call("cluster.addvnet", cluster_id, new_id)
-        return int(new_id)
+        new_id = int(self.call("vn.allocate", one_template.render(template), cluster_ids[0] if cluster_ids else -1))
+        if len(cluster_ids) > 1:
+            self.sync_clusters("vnet", new_id, cluster_ids[:1], desired["clusters"])
+        return new_id
 
     def apply(self, obj: Any, changes: dict[str, Any], desired: dict[str, Any]) -> None:
         vnet_id = int(obj.ID)
@@ -305,14 +306,7 @@ class VnetModule(OneObjectModule):
             for ar in adds:
                 self.call("vn.add_ar", vnet_id, one_template.render({"AR": ar}))
         if "clusters" in changes:
-            self.sync_clusters(vnet_id, id_list(obj.CLUSTERS), changes["clusters"])
-
-    def sync_clusters(self, vnet_id: int, current_ids: list[int], names: list[str]) -> None:
-        wanted = {self.id_of("cluster", name, "clusters") for name in names}
-        for cluster_id in sorted(wanted - set(current_ids)):
-            self.call("cluster.addvnet", cluster_id, vnet_id)
-        for cluster_id in sorted(set(current_ids) - wanted):
-            self.call("cluster.delvnet", cluster_id, vnet_id)
+            self.sync_clusters("vnet", vnet_id, id_list(obj.CLUSTERS), changes["clusters"])
 
 
 def _is_mac(text: str) -> bool:
