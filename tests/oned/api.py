@@ -198,7 +198,10 @@ def _info(kind: str) -> Callable:
 def _delete(kind: str) -> Callable:
     def handler(ctx: Ctx, oid: int, *_flags: object) -> int:
         obj = get(ctx, kind, oid)
-        DELETE_CHECKS.get(kind, lambda c, o: None)(ctx, obj)
+        try:
+            DELETE_CHECKS.get(kind, lambda c, o: None)(ctx, obj)
+        except errors.OnedError as exc:
+            raise errors.action(f"Cannot delete {KINDS[kind].obj_name}. {exc.message}") from exc
         del ctx.store.objs(kind)[obj["ID"]]
         return obj["ID"]
     return handler
@@ -242,7 +245,7 @@ def _chmod(kind: str) -> Callable:
         obj = get(ctx, kind, oid)
         if len(bits) != 9:
             raise errors.api("Wrong number of permission arguments")
-        obj["PERMS"] = [old if int(b) == -1 else int(b) for old, b in zip(obj["PERMS"], bits)]
+        obj["PERMS"] = [old if int(b) == -1 else int(b) for old, b in zip(obj["PERMS"], bits, strict=True)]
         return obj["ID"]
     return handler
 
@@ -435,7 +438,7 @@ def user_enable(ctx: Ctx, uid: int, enable: bool) -> int:
 
 
 def _user_delete_check(ctx: Ctx, user: dict) -> None:
-    if user["ID"] in (0, 1):
+    if user["ID"] == 0:
         raise errors.action("oneadmin cannot be deleted.")
     for group in ctx.store.objs("group").values():
         group["ADMINS"] = [a for a in group["ADMINS"] if a != user["ID"]]
@@ -587,13 +590,15 @@ def cluster_allocate(ctx: Ctx, name: str) -> int:
 
 def _cluster_delete_check(ctx: Ctx, cluster: dict) -> None:
     cid = cluster["ID"]
-    if cid == 0:
-        raise errors.action("Cannot delete the default cluster")
-    busy = (any(h["CLUSTER_ID"] == cid for h in ctx.store.objs("host").values())
-            or any(cid in d["CLUSTERS"] for d in ctx.store.objs("datastore").values())
-            or any(cid in n["CLUSTERS"] for n in ctx.store.objs("vn").values()))
-    if busy:
-        raise errors.action(f"Cluster {cid} is not empty.")
+    if cid < 100:
+        raise errors.action("System Clusters (ID < 100) cannot be deleted.")
+    for what, count in (
+        ("hosts", sum(h["CLUSTER_ID"] == cid for h in ctx.store.objs("host").values())),
+        ("datastores", sum(cid in d["CLUSTERS"] for d in ctx.store.objs("datastore").values())),
+        ("vnets", sum(cid in n["CLUSTERS"] for n in ctx.store.objs("vn").values())),
+    ):
+        if count:
+            raise errors.action(f"Cluster {cid} is not empty, it contains {count} {what}.")
 
 
 DELETE_CHECKS["cluster"] = _cluster_delete_check
@@ -738,10 +743,11 @@ def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True)
                                        "image datastore.")
     size = T.get(tmpl, "SIZE")
     path = T.get(tmpl, "PATH") or ""
-    if not size:
+    if not size and path:
         size = "0"
-        if path and "://" not in path and os.path.isfile(path):
+        if "://" not in path and os.path.isfile(path):
             size = str(max(1, -(-os.path.getsize(path) // (1024 * 1024))))
+    size = size or ""
     if not re.fullmatch(r"\d+", size.strip()):
         raise errors.internal(f"Cannot parse image SIZE: {size}")
     size_mb = int(size)
@@ -752,12 +758,15 @@ def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True)
     name = take_name(tmpl)
     check_unique(ctx, "image", name, ctx.uid)
     itype = (T.get(tmpl, "TYPE") or ("CONTEXT" if ds["TYPE"] == 2 else "OS")).upper()
-    if itype == "DATABLOCK" and not path and not T.get(tmpl, "SOURCE") and size_mb == 0:
-        raise errors.internal("SIZE attribute is mandatory for DATABLOCK images.")
     if itype not in IMAGE_TYPES:
         raise errors.internal(f"Unknown type {itype}")
-    if itype not in ("DATABLOCK",) and not path and not T.get(tmpl, "SOURCE"):
-        raise errors.internal("No PATH in template.")
+    source = T.get(tmpl, "SOURCE") or ""
+    if not source and not path and itype not in ("DATABLOCK", "OS"):
+        raise errors.internal("No PATH nor SOURCE in template.")
+    if source and path:
+        raise errors.internal("Template malformed, PATH and SOURCE are mutually exclusive.")
+    if itype in ("OS", "DATABLOCK", "CDROM") and T.get(tmpl, "DEV_PREFIX") is None:
+        tmpl.append(("DEV_PREFIX", "hd" if itype == "CDROM" else "sd"))
     T.erase(tmpl, "TYPE")
     persistent = (T.get(tmpl, "PERSISTENT") or "").upper() in ("YES", "TRUE", "1")
     T.erase(tmpl, "PERSISTENT")
@@ -1033,6 +1042,14 @@ def _secgroup_delete_check(ctx: Ctx, sg: dict) -> None:
 
 
 DELETE_CHECKS["secgroup"] = _secgroup_delete_check
+
+
+def _vdc_delete_check(ctx: Ctx, vdc: dict) -> None:
+    if vdc["ID"] < 100:
+        raise errors.action("System VDCs (ID < 100) cannot be deleted.")
+
+
+DELETE_CHECKS["vdc"] = _vdc_delete_check
 
 
 @method("one.template.allocate")

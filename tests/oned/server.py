@@ -74,7 +74,7 @@ class _RPCServer(socketserver.ThreadingMixIn, xmlrpc.server.SimpleXMLRPCServer):
             out = ("<?xml version='1.0'?>\n<methodResponse>\n" + body + "</methodResponse>\n")
         except xmlrpc.client.Fault as fault:
             out = xmlrpc.client.dumps(fault, methodresponse=True)
-        except Exception as exc:  # noqa: BLE001 - malformed request -> fault, as xmlrpc-c
+        except Exception as exc:  # malformed request: a fault, as xmlrpc-c answers
             out = xmlrpc.client.dumps(xmlrpc.client.Fault(-503, f"{type(exc).__name__}: {exc}"),
                                       methodresponse=True)
         return out.encode("utf-8", "xmlcharrefreplace")

@@ -121,10 +121,10 @@ class Store:
         self.add("vdc", {"ID": 0, "NAME": "default", "TEMPLATE": [], "GROUPS": [1],
                          "CLUSTERS": [[0, -10]], "HOSTS": [], "DATASTORES": [], "VNETS": []})
         self.pools["vdc"]["next"] = 100
-        for oid, name, dstype, tmpl in (
-            (0, "system", "SYSTEM_DS", [("SHARED", "NO"), ("TM_MAD", "ssh"), ("TYPE", "SYSTEM_DS")]),
-            (1, "default", "IMAGE_DS", [("DS_MAD", "fs"), ("TM_MAD", "ssh"), ("TYPE", "IMAGE_DS")]),
-            (2, "files", "FILE_DS", [("DS_MAD", "fs"), ("TM_MAD", "ssh"), ("TYPE", "FILE_DS")]),
+        for oid, name, tmpl in (
+            (0, "system", [("SHARED", "NO"), ("TM_MAD", "ssh"), ("TYPE", "SYSTEM_DS")]),
+            (1, "default", [("DS_MAD", "fs"), ("TM_MAD", "ssh"), ("TYPE", "IMAGE_DS")]),
+            (2, "files", [("DS_MAD", "fs"), ("TM_MAD", "ssh"), ("TYPE", "FILE_DS")]),
         ):
             self.add("datastore", new_datastore(oid, name, 0, 0, user, "oneadmin",
                                                 umask_perms(0o137), tmpl, [0]))

@@ -28,7 +28,7 @@ PERM_KEYS = ("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A",
 
 def perms(values: list) -> str:
     """``<PERMISSIONS>`` block from 9 ints."""
-    return "<PERMISSIONS>" + "".join(el(k, v) for k, v in zip(PERM_KEYS, values)) + "</PERMISSIONS>"
+    return "<PERMISSIONS>" + "".join(el(k, v) for k, v in zip(PERM_KEYS, values, strict=True)) + "</PERMISSIONS>"
 
 
 def lock(value: dict | None) -> str:
