@@ -626,7 +626,8 @@ def validate_backup(backup: Any) -> Errors:
         errors.append(f"hapy_backup.device: {backup['device']!r}; expected a block device path like /dev/sdb")
     if "label" in backup and (not isinstance(backup["label"], str) or not 0 < len(backup["label"]) <= 16):
         errors.append(f"hapy_backup.label: {backup['label']!r}; expected a filesystem label (1..16 chars)")
-    if "mountpoint" in backup and (not isinstance(backup["mountpoint"], str) or not backup["mountpoint"].startswith("/")):
+    mountpoint = backup.get("mountpoint", "/")
+    if not isinstance(mountpoint, str) or not mountpoint.startswith("/"):
         errors.append(f"hapy_backup.mountpoint: {backup['mountpoint']!r}; expected an absolute path")
     if "keep_last" in backup and (not _is_int(backup["keep_last"]) or backup["keep_last"] < 1):
         errors.append(f"hapy_backup.keep_last: {backup['keep_last']!r}; expected an integer >= 1")
@@ -688,21 +689,22 @@ def validate_one(one: Any, db: Any) -> Errors:
 
 
 def validate_site(site: Site) -> Errors:
-    """Every error of one school's inventory (``hapy_*`` variables of one host); empty when the site is valid."""
+    """Every error of one school's inventory (``hapy_*`` variables of one host); empty when the site is valid.
+
+    The plan needs a valid school (and ``hapy_academy`` mapping); guests are checked against a valid plan.
+    """
     errors = validate_school(site.get("hapy_school"))
-    mode = site.get("hapy_mode", "single")
-    if mode not in MODES:
-        errors.append(f"hapy_mode: {mode!r}; expected one of {', '.join(MODES)}")
-    academy = site.get("hapy_academy")
-    if academy is not None and not isinstance(academy, Mapping):
-        errors.append("hapy_academy: not a mapping; expected academy-wide defaults")
-        academy = None
+    if site.get("hapy_academy") is not None and not isinstance(site["hapy_academy"], Mapping):
+        errors.append("hapy_academy: not a mapping; expected academy-wide defaults {base, dns, networks, ...}")
     plan: list[Network] = []
     if not errors:
         net_errors, plan = validate_networks(site)
         errors += net_errors
     if plan:
         errors += validate_guests(site.get("hapy_guests"), plan)
+    mode = site.get("hapy_mode", "single")
+    if mode not in MODES:
+        errors.append(f"hapy_mode: {mode!r}; expected one of {', '.join(MODES)}")
     errors += validate_backup(site.get("hapy_backup"))
     errors += validate_san(site.get("hapy_san"), mode)
     errors += validate_one(site.get("hapy_one"), site.get("hapy_db"))

@@ -173,3 +173,28 @@ def test_validation_playbook_reports_named_fields() -> None:
     assert result.returncode != 0
     assert "hapy_networks[0].vlan_id: 5000; expected an integer 1..4094" in result.stdout
     assert "hapy_backup.schedule: 'daily'; expected a cron expression" in result.stdout
+
+
+SITE_CHECK = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - eole.hapy.hapy_site_check:
+      register: site
+    - ansible.builtin.debug:
+        msg: "PLAN {{ site.plan | map(attribute='vnet_name') | join(',') }} IPS {{ site.guests
+              | map(attribute='nics') | flatten | map(attribute='ip') | join(',') }}"
+"""
+
+
+def test_site_check_action(tmp_path: Path) -> None:
+    (tmp_path / "check.yml").write_text(SITE_CHECK)
+    out = ansible("ansible-playbook", "-i", "inventories/demo", str(tmp_path / "check.yml")).stdout
+    assert "PLAN CR_wan,CR_admin,CR_pedago IPS 10.99.0.2,10.99.1.1,10.99.2.1,10.99.2.10" in out
+    bad = ansible("ansible-playbook", "-i", "inventories/demo", str(tmp_path / "check.yml"), "-e",
+                  json.dumps({"hapy_mode": "ha", "hapy_guests": [{"name": "x", "profile": "amon",
+                                                                  "nics": [{"network": "nope"}]}]}), check=False)
+    assert bad.returncode != 0
+    assert "3 error(s) in the site inventory" in bad.stdout
+    assert "hapy_mode: 'ha'; expected one of single, cluster" in bad.stdout
+    assert "hapy_guests[0].nics[0].network: unknown network 'nope'" in bad.stdout

@@ -66,7 +66,8 @@ def v(value: Any) -> dict[str, Any]:
 
 def follow(*values: Any) -> dict[str, Any]:
     """Expected follower entry of a multi group."""
-    return {"owner": {str(i): "gen_config" for i in range(len(values))}, "val": {str(i): x for i, x in enumerate(values)}}
+    return {"owner": {str(i): "gen_config" for i in range(len(values))},
+            "val": {str(i): x for i, x in enumerate(values)}}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -74,8 +75,8 @@ def follow(*values: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------------------
 
 def test_plan_of_school_42_standard_networks() -> None:
-    rows = [(n["name"], n["zone"], n["vlan_id"], n["cidr"], n["gateway"], n["vnet_name"], n["bridge"], n["ar"], n["dhcp"])
-            for n in plan()]
+    keys = ("name", "zone", "vlan_id", "cidr", "gateway", "vnet_name", "bridge", "ar", "dhcp")
+    rows = [tuple(n[k] for k in keys) for n in plan()]
     assert rows == [
         ("wan", "exterieur", 10, "10.42.0.0/24", "10.42.0.1", "CR_wan", "br-wan", {"ip": "10.42.0.2", "size": 8}, None),
         ("admin", "admin", 20, "10.42.1.0/24", "10.42.1.1", "CR_admin", "br-admin", {"ip": "10.42.1.1", "size": 49},
@@ -110,8 +111,8 @@ def test_plan_other_index_and_explicit_block() -> None:
 
 def test_plan_is_deterministic() -> None:
     assert plan() == plan()
-    assert json.dumps(plan(), sort_keys=True) == json.dumps(hs.network_plan(dict(reversed(SCHOOL.items())), None, ACADEMY),
-                                                            sort_keys=True)
+    reordered = hs.network_plan(dict(reversed(SCHOOL.items())), None, ACADEMY)
+    assert json.dumps(plan(), sort_keys=True) == json.dumps(reordered, sort_keys=True)
 
 
 def test_plan_academy_layout_scales_small_networks() -> None:
@@ -201,6 +202,12 @@ def assert_error(errors: list[str], path: str, *fragments: str) -> None:
 ])
 def test_school_errors(school: dict[str, Any], path: str, fragment: str) -> None:
     assert_error(errors_of(hapy_school=school), path, fragment)
+
+
+def test_bad_mode_does_not_hide_guest_errors() -> None:
+    errors = errors_of(hapy_mode="ha", hapy_guests=guests_with(1, nics=[{"network": "pedag"}]))
+    assert_error(errors, "hapy_mode", "expected one of single, cluster")
+    assert_error(errors, "hapy_guests[1].nics[0].network", "unknown network 'pedag'")
 
 
 def test_missing_school_and_bad_mode() -> None:
@@ -576,7 +583,8 @@ def test_context_run_stage_leaves_network_to_eole() -> None:
 def test_context_of_other_profile_is_network_only() -> None:
     result = hs.guest_context(resolved()["pronote"], SCHOOL, plan(), ACADEMY, stage="run", root_password="x")
     assert result == {"NIC": [{"NETWORK": "CR_admin", "IP": "10.42.1.40", "MODEL": "virtio"}],
-                      "CONTEXT": {"NETWORK": "YES", "SET_HOSTNAME": "pronote", "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"}}
+                      "CONTEXT": {"NETWORK": "YES", "SET_HOSTNAME": "pronote",
+                                  "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"}}
 
 
 def test_context_zephir_registration_and_guest_password() -> None:

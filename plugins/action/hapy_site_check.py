@@ -1,0 +1,39 @@
+# Copyright: eole.hapy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action eole.hapy.hapy_site_check: validate the school's inventory on the controller (documented in the module)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
+
+SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
+             "hapy_db", "hapy_academy")
+
+
+class ActionModule(ActionBase):
+    """Fails with every validation error of the site; on success returns the plan and the resolved guests."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(("site",))
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        site = self._task.args.get("site")
+        if site is None:
+            site = {key: self._templar.template(task_vars[key]) for key in SITE_VARS if key in task_vars}
+        elif not isinstance(site, dict):
+            return {**result, "failed": True, "msg": "site: expected a dict of hapy_* variables"}
+        errors = hapy_site.validate_site(site)
+        result.update(changed=False, errors=errors)
+        if errors:
+            result.update(failed=True, msg=f"{len(errors)} error(s) in the site inventory:\n" + "\n".join(errors))
+            return result
+        plan = hapy_site.network_plan(site["hapy_school"], site.get("hapy_networks"), site.get("hapy_academy"))
+        result.update(msg="site inventory is valid", plan=plan,
+                      guests=hapy_site.resolve_guests(site.get("hapy_guests") or [], plan))
+        return result

@@ -1,0 +1,60 @@
+# Copyright: eole.hapy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation of the eole.hapy.hapy_site_check action (the work runs on the controller, plugins/action)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hapy_site_check
+short_description: Validate a Hâpy school's inventory before anything is touched
+version_added: "0.1.0"
+author: eole.hapy contributors
+description:
+  - Runs on the controller (action plugin), changes nothing, needs no connection to the host.
+  - Validates C(hapy_school), C(hapy_mode), C(hapy_networks) and C(hapy_academy.networks), the computed network plan
+    (VLAN ids, overlapping subnets, gateways, OpenNebula ranges, DHCP pools), C(hapy_guests) (profiles, sizes, NICs
+    on known networks, addresses inside their network and range, outside reserved addresses, unique), C(hapy_backup),
+    C(hapy_san) (required in cluster mode), C(hapy_one) and C(hapy_db).
+  - Fails with every error at once, one per line, each naming the field path and the expected form.
+  - The same checks are available as the filter P(eole.hapy.hapy_validate_site#filter).
+options:
+  site:
+    description:
+      - The C(hapy_*) variables to check. By default those of the current host (inventory, group and extra vars).
+    type: dict
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - See C(docs/inventory.md) for the inventory model.
+"""
+
+EXAMPLES = r"""
+- name: Stop here when the school's inventory is wrong
+  eole.hapy.hapy_site_check:
+  register: hapy_site
+
+- name: Bridges of the plan
+  ansible.builtin.debug:
+    msg: "{{ hapy_site.plan | map(attribute='bridge') }}"
+"""
+
+RETURN = r"""
+errors:
+  description: The validation errors (empty on success).
+  returned: always
+  type: list
+  elements: str
+plan:
+  description: The network plan (see the P(eole.hapy.hapy_network_plan#filter) filter).
+  returned: success
+  type: list
+  elements: dict
+guests:
+  description: The guests with every NIC address fixed (see P(eole.hapy.hapy_resolve_guests#filter)).
+  returned: success
+  type: list
+  elements: dict
+"""
