@@ -12,17 +12,18 @@ attribute-level ``--diff``, idempotence (no write call when nothing differs), wa
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.eole.hapy.plugins.module_utils import one_template
 from ansible_collections.eole.hapy.plugins.module_utils.one_client import (
     CONNECTION_ARGSPEC,
     Credentials,
     OneClient,
     OneError,
+    wait_for,
 )
 
 View = dict[str, Any]
@@ -54,8 +55,18 @@ KINDS: dict[str, OneKind] = {
         OneKind("group", "grouppool.info", "GROUP", "group"),
         OneKind("vdc", "vdcpool.info", "VDC", "VDC"),
         OneKind("backupjob", "backupjobpool.info", "BACKUPJOB", "backup job", (-2, -1, -1)),
+        OneKind("acl", "acl.info", "ACL", "ACL rule"),
     )
 }
+
+#: Options of kinds that have an owner, a group and permissions (``ownable`` modules).
+OWNERSHIP_ARGSPEC: dict[str, dict[str, Any]] = {
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+    "permissions": {"type": "str"},
+}
+OWNERSHIP_KEYS = tuple(OWNERSHIP_ARGSPEC)
+_PERM_BITS = (("OWNER", 0), ("GROUP", 1), ("OTHER", 2))
 
 
 def id_list(element: Any) -> list[int]:
@@ -84,14 +95,25 @@ class OneObjectModule:
     immutable: tuple[str, ...] = ()
     #: view keys naming other objects -> their kind's api (resolved before any write, so typos change nothing)
     references: dict[str, str] = {}
+    #: keys only used when creating: a difference on an existing object is a warning, not a change
+    create_only: tuple[str, ...] = ()
+    #: the option naming the object (its identity)
+    key_option: str = "name"
+    #: accepted values of ``state`` ("absent" deletes) and the default one
+    states: tuple[str, ...] = ("present", "absent")
+    default_state: str = "present"
+    #: whether the kind has an owner, a group and permissions (adds ``owner``/``group``/``permissions``)
+    ownable: bool = False
     mutually_exclusive: list = []
     required_if: list = []
 
     def __init__(self) -> None:
         spec = {
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+            self.key_option: {"type": "str", "required": True},
+            "state": {"type": "str", "default": self.default_state, "choices": list(self.states)},
         }
+        if self.ownable:
+            spec.update(copy.deepcopy(OWNERSHIP_ARGSPEC))
         spec.update(copy.deepcopy(self.argument_spec))
         spec.update(copy.deepcopy(CONNECTION_ARGSPEC))
         self.module = AnsibleModule(
@@ -101,6 +123,8 @@ class OneObjectModule:
             required_if=self.required_if,
         )
         self.params = self.module.params
+        #: name of the object being converged (the key option, or one instance of a counted set)
+        self.name: str = self.params[self.key_option]
         self.client: OneClient | None = None
         self._id_cache: dict[tuple[str, str], int] = {}
         self._pool_cache: dict[str, list[Any]] = {}
@@ -139,6 +163,14 @@ class OneObjectModule:
 
     def delete(self, obj: Any) -> None:
         self.call(f"{self.kind.api}.delete", int(obj.ID))
+
+    def lookup(self, name: str) -> Any | None:
+        """The existing object the task is about, or None (default: the object of the kind with that name)."""
+        return self.find(self.kind, name)
+
+    def settle(self, obj: Any) -> Any:
+        """An existing, unchanged object before it is reported (e.g. wait for it to be ready); default: as is."""
+        return obj
 
     # ----------------------------------------------------------------- API helpers
     def call(self, method: str, *args: Any) -> Any:
@@ -182,6 +214,47 @@ class OneObjectModule:
         by_id = {int(obj.ID): obj.NAME for obj in self.pool(KINDS[api])}
         return sorted(by_id.get(i, str(i)) for i in ids)
 
+    def ids_of(self, api: str, names: Iterable[str | int], field: str) -> list[int]:
+        """Ids of related objects given by name or id (see :meth:`id_of`), sorted."""
+        return sorted({self.id_of(api, name, field) for name in names})
+
+    def wait_state(self, object_id: int, ready: Callable[[Any], bool], what: str,
+                   failed: Callable[[Any], str | None] | None = None, timeout: float | None = None) -> Any:
+        """Read the object until ``ready`` holds (``wait_timeout`` option by default); fail on ``failed``."""
+        if timeout is None:
+            timeout = float(self.params.get("wait_timeout") or 300)
+        return wait_for(lambda: self.info(object_id), ready, timeout, what, failed)
+
+    # ----------------------------------------------------------------- owner, group, permissions
+    def _ownership_desired(self) -> View:
+        if not self.ownable or self.params["state"] == "absent":
+            return {}
+        return {key: self.params[key] for key in OWNERSHIP_KEYS if self.params.get(key) is not None}
+
+    def _ownership_current(self, obj: Any, declared: View) -> View:
+        view: View = {}
+        if "owner" in declared:
+            view["owner"] = str(obj.UID) if str(declared["owner"]).isdigit() else obj.UNAME
+        if "group" in declared:
+            view["group"] = str(obj.GID) if str(declared["group"]).isdigit() else obj.GNAME
+        if "permissions" in declared:
+            view["permissions"] = permissions_of(obj)
+        return view
+
+    def _apply_ownership(self, object_id: int, changes: View) -> None:
+        if "owner" in changes or "group" in changes:
+            uid = self.id_of("user", changes["owner"], "owner") if "owner" in changes else -1
+            gid = self.id_of("group", changes["group"], "group") if "group" in changes else -1
+            self.call(f"{self.kind.api}.chown", object_id, uid, gid)
+        if "permissions" in changes:
+            self.call(f"{self.kind.api}.chmod", object_id, *permission_bits(changes["permissions"]))
+
+    def _validate_ownership(self) -> None:
+        perms = self.params.get("permissions") if self.ownable else None
+        if perms is not None and not re.fullmatch(r"[0-7]{3}", str(perms)):
+            raise OneError(f"permissions: {perms!r} is not a permission mode; expected three octal digits "
+                           f"(owner, group, others; USE=4, MANAGE=2, ADMIN=1), e.g. '640'")
+
     def sync_clusters(self, member: str, object_id: int, current_ids: list[int], names: list[str]) -> None:
         """Make the object (a ``vnet``, ``datastore`` or ``host``) belong to exactly the named clusters."""
         wanted = {self.id_of("cluster", name, "clusters") for name in names}
@@ -200,6 +273,7 @@ class OneObjectModule:
     # ----------------------------------------------------------------- the declarative run
     def run(self) -> None:
         try:
+            self._validate_ownership()
             self.validate()
             self.client = OneClient(Credentials.resolve(self.params))
             result = self._converge()
@@ -216,8 +290,12 @@ class OneObjectModule:
         return {"total": sum(self.client.calls.values()), "writes": self.client.writes}
 
     def _converge(self) -> dict[str, Any]:
-        name = self.params["name"]
-        obj = self.find(self.kind, name)
+        return self.converge_object(self.params[self.key_option])
+
+    def converge_object(self, name: str) -> dict[str, Any]:
+        """Bring the object called ``name`` to the declared state; the result of the task for that object."""
+        self.name = name
+        obj = self.lookup(name)
         if self.params["state"] == "absent":
             if obj is None:
                 return {"changed": False, self.fact_name: {}}
@@ -226,20 +304,39 @@ class OneObjectModule:
                 self.delete(obj)
             return {"changed": True, self.fact_name: {}, "diff": {"before": before, "after": {}}}
 
+        own = self._ownership_desired()
         desired = self.desired()
         self._resolve_references(desired)
+        if own:
+            self._resolve_references(own, {"owner": "user", "group": "group"})
         if obj is None:
-            after = {"name": name, **desired}
+            after = {"name": name, **desired, **own}
             if self.module.check_mode:
                 return {"changed": True, self.fact_name: after, "diff": {"before": {}, "after": after}}
             new_id = self.create(desired)
             obj = self.after_create(new_id)
+            if own:
+                current_own = self._ownership_current(obj, own)
+                todo = {k: v for k, v in own.items() if not one_template.same_value(v, current_own.get(k))}
+                if todo:
+                    self._apply_ownership(new_id, todo)
+                    obj = self.info(new_id)
             return {"changed": True, self.fact_name: self.facts(obj), "diff": {"before": {}, "after": after}}
 
-        current = self.current(obj)
+        desired = {**desired, **own}
+        current = {**self.current(obj), **self._ownership_current(obj, own)}
         changes = {k: v for k, v in desired.items() if not self.same(k, v, current.get(k))}
+        result: dict[str, Any] = {}
+        skipped = sorted(set(changes) & set(self.create_only))
+        if skipped:
+            for key in skipped:
+                self.module.warn(f"{self.kind.label} '{name}' (id {obj.ID}): {key} differs (is {current.get(key)!r}, "
+                                 f"declared {changes.pop(key)!r}) but is only used at creation; not applied")
+            result["not_applied"] = skipped
         if not changes:
-            return {"changed": False, self.fact_name: self.facts(obj)}
+            if not self.module.check_mode:
+                obj = self.settle(obj)
+            return {"changed": False, self.fact_name: self.facts(obj), **result}
         blocked = sorted(set(changes) & set(self.immutable))
         if blocked:
             detail = "; ".join(f"{k}: is {current.get(k)!r}, declared {changes[k]!r}" for k in blocked)
@@ -251,14 +348,18 @@ class OneObjectModule:
             "before": {"name": name, **{k: current.get(k) for k in changes}},
             "after": {"name": name, **{k: self._after_value(v, current.get(k)) for k, v in changes.items()}},
         }
+        result.update(changed=True, diff=diff, changes=sorted(changes))
         if self.module.check_mode:
-            return {"changed": True, self.fact_name: self.facts(obj), "diff": diff, "changes": sorted(changes)}
-        self.apply(obj, changes, desired)
-        return {"changed": True, self.fact_name: self.facts(self.info(int(obj.ID))), "diff": diff, "changes": sorted(changes)}
+            return {**result, self.fact_name: self.facts(obj)}
+        own_changes = {k: changes.pop(k) for k in OWNERSHIP_KEYS if k in changes}
+        if changes:
+            self.apply(obj, changes, desired)
+        self._apply_ownership(int(obj.ID), own_changes)
+        return {**result, self.fact_name: self.facts(self.info(int(obj.ID)))}
 
-    def _resolve_references(self, desired: View) -> None:
+    def _resolve_references(self, desired: View, references: dict[str, str] | None = None) -> None:
         """Fail, naming the field, when a declared related object does not exist (before any write)."""
-        for key, api in self.references.items():
+        for key, api in (self.references if references is None else references).items():
             value = desired.get(key)
             for name in value if isinstance(value, list) else ([] if value is None else [value]):
                 self.id_of(api, name, key)
@@ -297,3 +398,40 @@ def template_with_fields(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
         if value not in (None, ""):
             template[field] = one_template.scalar(value)
     return template
+
+
+def permissions_of(obj: Any) -> str:
+    """An object's PERMISSIONS as the octal mode of ``one* chmod`` (USE=4, MANAGE=2, ADMIN=1), e.g. ``'640'``."""
+    perms = obj.PERMISSIONS
+    return "".join(
+        str(4 * int(getattr(perms, f"{who}_U")) + 2 * int(getattr(perms, f"{who}_M")) + int(getattr(perms, f"{who}_A")))
+        for who, _ in _PERM_BITS
+    )
+
+
+def permission_bits(mode: str) -> list[int]:
+    """The nine arguments of ``one.<kind>.chmod`` for an octal mode such as ``'640'``."""
+    bits: list[int] = []
+    for digit in str(mode):
+        value = int(digit)
+        bits += [(value >> 2) & 1, (value >> 1) & 1, value & 1]
+    return bits
+
+
+def sync_ids(current: Iterable[int], wanted: Iterable[int], add: Callable[[int], Any],
+             remove: Callable[[int], Any]) -> None:
+    """Make a membership set exactly ``wanted``: ``add`` what is missing, then ``remove`` what is left over."""
+    current, wanted = set(current), set(wanted)
+    for member in sorted(wanted - current):
+        add(member)
+    for member in sorted(current - wanted):
+        remove(member)
+
+
+def labels_of(value: Any) -> list[str]:
+    """OpenNebula labels (the ``LABELS`` attribute, comma-separated, as Sunstone writes them) as a sorted list."""
+    if isinstance(value, (list, tuple)):
+        items = value
+    else:
+        items = str(value or "").split(",")
+    return sorted({str(item).strip() for item in items if str(item).strip()})
