@@ -14,8 +14,8 @@ if not (COLLECTIONS / "ansible_collections" / "eole" / "hapy").exists():
 sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT))
 
-from tests.modules.module_runner import ModuleRunner  # noqa: E402
-from tests.oned import OnedServer  # noqa: E402
+from tests.modules.module_runner import ModuleRunner
+from tests.oned import OnedServer
 
 ONEADMIN = ("oneadmin", "opennebula")
 

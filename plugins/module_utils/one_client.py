@@ -63,7 +63,7 @@ class Credentials:
         return f"{self.username}:{self.password}"
 
     @classmethod
-    def resolve(cls, params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> "Credentials":
+    def resolve(cls, params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Credentials:
         """Module options first, then ONE_URL (or ONE_XMLRPC), ONE_USERNAME, ONE_PASSWORD, then the ONE_AUTH file.
 
         The ONE_AUTH file (default ``~/.one/one_auth``) holds ``username:password`` on its first line.
@@ -81,7 +81,8 @@ class Credentials:
                 "OpenNebula credentials missing: set api_username and api_password, or ONE_USERNAME and "
                 "ONE_PASSWORD, or a ONE_AUTH file holding 'username:password'"
             )
-        return cls(url, username, password, int(params.get("api_timeout") or 30), bool(params.get("validate_certs", True)))
+        timeout = int(params.get("api_timeout") or 30)
+        return cls(url, username, password, timeout, bool(params.get("validate_certs", True)))
 
 
 def _read_one_auth(env: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -113,7 +114,7 @@ class OneClient:
     def __init__(self, credentials: Credentials, server: Any = None):
         if server is None:
             if pyone is None:
-                raise OneError(f"the pyone Python library is required on the host running this module: {PYONE_IMPORT_ERROR}")
+                raise OneError(f"the pyone Python library is required where this module runs: {PYONE_IMPORT_ERROR}")
             server = pyone.OneServer(
                 credentials.url,
                 session=credentials.session,
@@ -151,7 +152,11 @@ def translate_error(method: str, exc: Exception, url: str) -> OneError:
     for name, kind in _ERROR_KINDS:
         if cls_name == name:
             if kind == "authentication":
-                return OneError(f"OpenNebula at {url} refused the credentials ({exc}); check api_username/api_password", method, kind)
+                return OneError(
+                    f"OpenNebula at {url} refused the credentials ({exc}); check api_username/api_password",
+                    method,
+                    kind,
+                )
             return OneError(f"OpenNebula one.{method} failed: {exc}", method, kind)
     if isinstance(exc, (ConnectionError, OSError)) or "Connection" in cls_name:
         return OneError(f"cannot reach OpenNebula at {url} (one.{method}): {exc}", method, "connection")

@@ -344,10 +344,9 @@ class OneObjectModule:
                 f"{self.kind.label} '{name}' (id {obj.ID}) cannot change {', '.join(blocked)} in place ({detail}); "
                 f"delete it first (state: absent) to re-create it"
             )
-        diff = {
-            "before": {"name": name, **{k: current.get(k) for k in changes}},
-            "after": {"name": name, **{k: self._after_value(v, current.get(k)) for k, v in changes.items()}},
-        }
+        diff: dict[str, dict[str, Any]] = {"before": {"name": name}, "after": {"name": name}}
+        for key, value in changes.items():
+            diff["before"][key], diff["after"][key] = self._diff_values(value, current.get(key))
         result.update(changed=True, diff=diff, changes=sorted(changes))
         if self.module.check_mode:
             return {**result, self.fact_name: self.facts(obj)}
@@ -365,11 +364,12 @@ class OneObjectModule:
                 self.id_of(api, name, key)
 
     @staticmethod
-    def _after_value(desired: Any, current: Any) -> Any:
-        """What a key will hold after the change: declared sub-attributes merged over the current ones."""
+    def _diff_values(desired: Any, current: Any) -> tuple[Any, Any]:
+        """Before/after of one changed key; for attribute dicts, only the attributes that change."""
         if isinstance(desired, Mapping) and isinstance(current, Mapping):
-            return {**current, **desired}
-        return desired
+            changed = one_template.differences(desired, current)
+            return {k: current.get(k) for k in changed}, changed
+        return current, desired
 
 
 def update_template(module: OneObjectModule, object_id: int, attributes: Mapping[str, Any]) -> None:
@@ -407,6 +407,16 @@ def permissions_of(obj: Any) -> str:
         str(4 * int(getattr(perms, f"{who}_U")) + 2 * int(getattr(perms, f"{who}_M")) + int(getattr(perms, f"{who}_A")))
         for who, _ in _PERM_BITS
     )
+
+
+def owner_facts(obj: Any) -> dict[str, str]:
+    """The owner, group and permissions of an owned object, for its facts."""
+    return {"owner": obj.UNAME, "group": obj.GNAME, "permissions": permissions_of(obj)}
+
+
+def ref_view(declared: Any, object_id: Any, object_name: str) -> str:
+    """How a related object declared by name or id reads now: its id when declared as an id, else its name."""
+    return str(object_id) if str(declared).isdigit() else str(object_name)
 
 
 def permission_bits(mode: str) -> list[int]:

@@ -212,7 +212,7 @@ def same_value(desired: Any, current: Any) -> bool:
         return (
             isinstance(current, list)
             and len(desired) == len(current)
-            and all(same_value(d, c) for d, c in zip(desired, current))
+            and all(same_value(d, c) for d, c in zip(desired, current, strict=True))
         )
     if current is None:
         return desired == ""

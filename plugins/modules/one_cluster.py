@@ -23,7 +23,9 @@ options:
     type: str
     required: true
   state:
-    description: C(present) creates or updates the cluster, C(absent) deletes it (OpenNebula refuses while it has members).
+    description:
+      - C(present) creates or updates the cluster, C(absent) deletes it.
+      - OpenNebula refuses to delete a cluster that still has members; declare empty lists first.
     type: str
     choices: [present, absent]
     default: present
@@ -187,7 +189,8 @@ class ClusterModule(OneObjectModule):
     def apply(self, obj: Any, changes: dict[str, Any], desired: dict[str, Any]) -> None:
         cluster_id = int(obj.ID)
         if "template" in changes:
-            update_template(self, cluster_id, one_template.differences(changes["template"], template_with_fields(obj, ())))
+            current = template_with_fields(obj, ())
+            update_template(self, cluster_id, one_template.differences(changes["template"], current))
         for option, (_, _, element) in MEMBERSHIPS.items():
             if option in changes:
                 self.sync_members(cluster_id, option, id_list(getattr(obj, element, None)), changes[option])

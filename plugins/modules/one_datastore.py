@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: one_datastore
 short_description: Manage an OpenNebula datastore (system, image, file or backup) and its clusters
 description:
-  - Declarative, name-keyed management of an OpenNebula datastore (C(one.datastore.*) XML-RPC methods): its type,
+  - Declarative, name-keyed management of an OpenNebula datastore (C(one.datastore.*) XML-RPC methods),
+    covering its type,
     datastore and transfer drivers, template attributes and cluster membership.
   - System and image datastores on a shared filesystem (GFS2, NFS) use O(tm_mad=shared); local ones C(ssh) or
     C(local). Backup datastores use O(ds_mad=rsync) (or C(restic) on OpenNebula Enterprise Edition).
@@ -26,7 +27,9 @@ options:
     type: str
     required: true
   state:
-    description: C(present) creates or updates the datastore, C(absent) deletes it (OpenNebula refuses while it holds images).
+    description:
+      - C(present) creates or updates the datastore, C(absent) deletes it.
+      - OpenNebula refuses to delete a datastore that still holds images.
     type: str
     choices: [present, absent]
     default: present
@@ -163,7 +166,12 @@ from ansible_collections.eole.hapy.plugins.module_utils.one_module import (
 )
 
 #: option value -> (TYPE attribute of the template, numeric TYPE in the datastore's XML)
-DATASTORE_TYPES = {"image": ("IMAGE_DS", 0), "system": ("SYSTEM_DS", 1), "file": ("FILE_DS", 2), "backup": ("BACKUP_DS", 3)}
+DATASTORE_TYPES = {
+    "image": ("IMAGE_DS", 0),
+    "system": ("SYSTEM_DS", 1),
+    "file": ("FILE_DS", 2),
+    "backup": ("BACKUP_DS", 3),
+}
 
 
 class DatastoreModule(OneObjectModule):
@@ -186,7 +194,9 @@ class DatastoreModule(OneObjectModule):
         attrs = {str(k).upper() for k in (p["attributes"] or {})}
         clash = sorted(attrs & {"TYPE", "DS_MAD", "TM_MAD", "NAME"})
         if clash:
-            raise OneError(f"attributes: {', '.join(clash)} must be given with the type/ds_mad/tm_mad options, not in attributes")
+            raise OneError(
+                f"attributes: {', '.join(clash)} must be given with the type/ds_mad/tm_mad options, not in attributes"
+            )
 
     def desired(self) -> dict[str, Any]:
         p = self.params
@@ -224,7 +234,8 @@ class DatastoreModule(OneObjectModule):
             if desired.get(option):
                 template[option.upper()] = desired[option]
         cluster_ids = [self.id_of("cluster", c, "clusters") for c in desired.get("clusters", [])]
-        new_id = int(self.call("datastore.allocate", one_template.render(template), cluster_ids[0] if cluster_ids else -1))
+        first_cluster = cluster_ids[0] if cluster_ids else -1
+        new_id = int(self.call("datastore.allocate", one_template.render(template), first_cluster))
         if len(cluster_ids) > 1:
             self.sync_clusters("datastore", new_id, cluster_ids[:1], desired["clusters"])
         return new_id

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: one_host
 short_description: Register an OpenNebula host (KVM node), its cluster and its status
 description:
-  - Declarative, name-keyed management of an OpenNebula host (C(one.host.*) XML-RPC methods): registration with
+  - Declarative, name-keyed management of an OpenNebula host (C(one.host.*) XML-RPC methods), covering registration with
     its monitoring and virtualization drivers, cluster, status (enabled, disabled, offline) and template attributes.
   - The drivers of a registered host cannot be changed in place; the module fails, naming them, instead of
     deleting a host that may run VMs.
