@@ -22,6 +22,7 @@ from .acl import parse_hex
 from .render import (
     ar_leases,
     host_vms,
+    image_state,
     image_vms,
     int_to_mac,
     mac_to_int,
@@ -796,11 +797,22 @@ def _image_delete_check(ctx: Ctx, img: dict) -> None:
 DELETE_CHECKS["image"] = _image_delete_check
 
 
+IMAGE_STATES = ["INIT", "READY", "USED", "DISABLED", "LOCKED", "ERROR", "CLONE", "DELETE",
+                "USED_PERS", "LOCKED_USED", "LOCKED_USED_PERS"]
+
+
 @method("one.image.persistent")
 def image_persistent(ctx: Ctx, iid: int, persistent: bool) -> int:
     img = get(ctx, "image", iid)
-    if image_vms(ctx.store, img["ID"]):
-        raise errors.internal("Cannot change persistent attribute of an image in use")
+    if img["TYPE"] in (3, 4, 5):
+        raise errors.action("KERNEL, RAMDISK and CONTEXT must be non-persistent")
+    if img["TYPE"] == 6:
+        raise errors.action("BACKUP images must be persistent")
+    state = image_state(ctx.store, img)
+    if state not in (IMG_READY, IMG_DISABLED, IMG_LOCKED):
+        what = "persistent" if persistent else "non-persistent"
+        raise errors.internal(f"Could not make image {what}: Image cannot be in state "
+                              f"{IMAGE_STATES[state]}.")
     img["PERSISTENT"] = 1 if persistent else 0
     return img["ID"]
 
@@ -808,9 +820,11 @@ def image_persistent(ctx: Ctx, iid: int, persistent: bool) -> int:
 @method("one.image.enable")
 def image_enable(ctx: Ctx, iid: int, enable: bool) -> int:
     img = get(ctx, "image", iid)
-    if img["STATE"] not in (IMG_READY, IMG_DISABLED) or image_vms(ctx.store, img["ID"]):
-        state = ["INIT", "READY", "USED", "DISABLED", "LOCKED", "ERROR"][min(img["STATE"], 5)]
-        raise errors.internal(f"Image cannot be enabled/disabled in state {state}")
+    state = image_state(ctx.store, img)
+    if state not in (IMG_READY, IMG_DISABLED, 5):
+        what = "enable" if enable else "disable"
+        raise errors.internal(f"Could not {what} image: Image cannot be in state "
+                              f"{IMAGE_STATES[state]}.")
     img["STATE"] = IMG_READY if enable else IMG_DISABLED
     return img["ID"]
 
@@ -818,9 +832,15 @@ def image_enable(ctx: Ctx, iid: int, enable: bool) -> int:
 @method("one.image.chtype")
 def image_chtype(ctx: Ctx, iid: int, itype: str) -> int:
     img = get(ctx, "image", iid)
-    if itype.upper() not in IMAGE_TYPES:
-        raise errors.internal(f"Unknown type {itype}")
-    img["TYPE"] = IMAGE_TYPES.index(itype.upper())
+    new = itype.upper()
+    disk_like, file_like = {"OS", "DATABLOCK", "CDROM"}, {"KERNEL", "RAMDISK", "CONTEXT"}
+    current = IMAGE_TYPES[img["TYPE"]]
+    if current == "BACKUP":
+        raise errors.action("Cannot change type for BACKUP images.")
+    if (current in disk_like and new not in disk_like) or (current in file_like and new not in file_like):
+        raise errors.action("Cannot change image type to an incompatible type for the current "
+                            "datastore.")
+    img["TYPE"] = IMAGE_TYPES.index(new)
     return img["ID"]
 
 

@@ -121,13 +121,18 @@ class Store:
         self.add("vdc", {"ID": 0, "NAME": "default", "TEMPLATE": [], "GROUPS": [1],
                          "CLUSTERS": [[0, -10]], "HOSTS": [], "DATASTORES": [], "VNETS": []})
         self.pools["vdc"]["next"] = 100
+        common = [("ALLOW_ORPHANS", "NO"), ("RESTRICTED_DIRS", "/"), ("SAFE_DIRS", "/var/tmp"),
+                  ("TM_MAD", "ssh")]
         for oid, name, tmpl in (
-            (0, "system", [("SHARED", "NO"), ("TM_MAD", "ssh"), ("TYPE", "SYSTEM_DS")]),
-            (1, "default", [("DS_MAD", "fs"), ("TM_MAD", "ssh"), ("TYPE", "IMAGE_DS")]),
-            (2, "files", [("DS_MAD", "fs"), ("TM_MAD", "ssh"), ("TYPE", "FILE_DS")]),
+            (0, "system", [("DISK_TYPE", "FILE"), ("DS_MIGRATE", "YES"), ("SHARED", "NO"),
+                           ("TYPE", "SYSTEM_DS")]),
+            (1, "default", [("CLONE_TARGET", "SYSTEM"), ("DISK_TYPE", "FILE"), ("DS_MAD", "fs"),
+                            ("LN_TARGET", "SYSTEM"), ("TYPE", "IMAGE_DS")]),
+            (2, "files", [("CLONE_TARGET", "SYSTEM"), ("DS_MAD", "fs"), ("LN_TARGET", "SYSTEM"),
+                          ("TYPE", "FILE_DS")]),
         ):
             self.add("datastore", new_datastore(oid, name, 0, 0, user, "oneadmin",
-                                                umask_perms(0o137), tmpl, [0]))
+                                                umask_perms(0o137), common + tmpl, [0]))
         self.pools["datastore"]["next"] = 100
         self.add("secgroup", {
             "ID": 0, "NAME": "default", "UID": 0, "GID": 0, "UNAME": user, "GNAME": "oneadmin",

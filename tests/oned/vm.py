@@ -154,8 +154,12 @@ def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
         if "NETWORK_ID" in nic:
             clusters &= set(store.objs("vn")[int(nic["NETWORK_ID"])]["CLUSTERS"])
     req = "!(PUBLIC_CLOUD = YES) & !(PIN_POLICY = PINNED)"
-    if nics and any("NETWORK_ID" in n for n in nics):
+    if any("NETWORK_ID" in n for n in nics):
         req = "(" + " | ".join(f"CLUSTER_ID = {c}" for c in sorted(clusters)) + ") & " + req
+        T.replace(tmpl, "AUTOMATIC_NIC_REQUIREMENTS",
+                  " | ".join(f'("CLUSTERS/ID" @> {c})' for c in sorted(clusters)))
+        T.replace(tmpl, "AUTOMATIC_DS_REQUIREMENTS",
+                  " | ".join(f'("CLUSTERS/ID" @> {c})' for c in sorted(clusters)))
     T.replace(tmpl, "AUTOMATIC_REQUIREMENTS", req)
     T.replace(tmpl, "VMID", str(vm_id))
     on_hold = hold or (T.get(tmpl, "SUBMIT_ON_HOLD") or "").upper() == "YES"
