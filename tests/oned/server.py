@@ -15,10 +15,10 @@ import xmlrpc.client
 import xmlrpc.server
 from typing import Any, ClassVar
 
-from . import api, errors, vm
-from .store import Store
-
-api.register_generic()
+from . import errors
+from .engine import HANDLERS, Ctx
+from .methods import compute
+from .store import Store, password_hash
 
 READ_SUFFIXES = (".info", ".infoextended", ".raftstatus")
 READ_METHODS = frozenset({"one.system.version", "one.system.config", "one.acl.info"})
@@ -31,7 +31,7 @@ def is_write(method: str) -> bool:
     return not (method in READ_METHODS or method.endswith(READ_SUFFIXES))
 
 
-WRITE_METHODS = frozenset(m for m in api.HANDLERS if is_write(m))
+WRITE_METHODS = frozenset(m for m in HANDLERS if is_write(m))
 
 
 class I8(int):
@@ -139,14 +139,14 @@ class OnedServer:
             return True
         with self._calls_lock:
             self.calls[method_name] += 1
-        handler = api.HANDLERS.get(method_name)
+        handler = HANDLERS.get(method_name)
         if handler is None:
             raise xmlrpc.client.Fault(-506, f"Method '{method_name}' not defined")
         if not params or not isinstance(params[0], str):
             raise xmlrpc.client.Fault(-501, "Type mismatch: expected a session string")
         with self.store.lock:
-            self.store.tick(lambda kind, obj, fields: vm.on_change(self.store, kind, obj, fields))
-            vm.schedule_pending(self.store)
+            self.store.tick(lambda kind, obj, fields: compute.on_change(self.store, kind, obj, fields))
+            compute.schedule_pending(self.store)
             try:
                 ctx = self._authenticate(method_name, params[0])
                 try:
@@ -159,9 +159,7 @@ class OnedServer:
                 self.store.save()
         return [True, result, 0]
 
-    def _authenticate(self, method_name: str, session: str) -> api.Ctx:
-        from .store import password_hash
-
+    def _authenticate(self, method_name: str, session: str) -> Ctx:
         user_name, _, password = session.partition(":")
         for user in self.store.objs("user").values():
             if user["NAME"] != user_name or not user["ENABLED"]:
@@ -172,6 +170,6 @@ class OnedServer:
             if user["AUTH_DRIVER"] != "core" and password != user["PASSWORD"]:
                 break
             group = self.store.objs("group").get(user["GID"], {"NAME": ""})
-            return api.Ctx(self.store, method_name, user["ID"], user["GID"], user["NAME"],
+            return Ctx(self.store, method_name, user["ID"], user["GID"], user["NAME"],
                            group["NAME"], list(user["GROUPS"]))
         raise errors.authentication()

@@ -1,4 +1,4 @@
-"""Virtual machines: creation (NIC leases, DISK images), actions and the
+"""Virtual machines and VM templates: creation (NIC leases, DISK images), actions and the
 dummy-driver life cycle (PENDING → PROLOG → BOOT → RUNNING ...).
 
 Transitions are queued on the VM (``Store.schedule``) and applied lazily by
@@ -13,24 +13,27 @@ import ipaddress
 import re
 import time
 
-from . import errors
-from . import template as T
-from .api import HANDLERS, Ctx, get, host_monitored, method, state_str
-from .render import ar_leases, int_to_mac, mac_to_int
-from .store import (
+from .. import errors
+from .. import template as T
+from ..engine import Ctx, check_unique, filter_objs, get, method, new_obj, owned_fields, parse_template, take_name
+from ..render import ar_leases, int_to_mac, mac_to_int, render_pool
+from ..store import (
     ACTIVE,
     DONE,
     HOLD,
     HOST_MONITORED,
+    LCM_STATES,
     PENDING,
     POWEROFF,
     STOPPED,
     SUSPENDED,
     UNDEPLOYED,
+    VM_STATES,
     Store,
     check_name,
 )
-from .xmlutil import umask_perms
+from ..xmlutil import umask_perms
+from .hosts import host_monitored
 
 # Attributes kept in the VM TEMPLATE; everything else goes to USER_TEMPLATE.
 SYSTEM_ATTRS = {
@@ -177,8 +180,6 @@ def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
 
 @method("one.vm.allocate")
 def vm_allocate(ctx: Ctx, text: str, hold: bool = False) -> int:
-    from .api import parse_template
-
     return create_vm(ctx, parse_template(text), bool(hold))
 
 
@@ -351,4 +352,54 @@ def vm_deploy(ctx: Ctx, vid: int, hid: int, enforce: bool = False, ds_id: int = 
     return vm["ID"]
 
 
-HANDLERS.setdefault("one.vm.deploy", vm_deploy)
+@method("one.template.allocate")
+def template_allocate(ctx: Ctx, text: str) -> int:
+    tmpl = parse_template(text)
+    name = take_name(tmpl)
+    check_unique(ctx, "template", name, ctx.uid)
+    oid = ctx.store.new_id("template")
+    obj = owned_fields(ctx, oid, name)
+    obj.update(REGTIME=int(time.time()), TEMPLATE=tmpl)
+    return new_obj(ctx, "template", obj)
+
+
+@method("one.template.clone")
+def template_clone(ctx: Ctx, tid: int, name: str, recursive: bool = False) -> int:
+    src = get(ctx, "template", tid)
+    name = check_name(name)
+    check_unique(ctx, "template", name, ctx.uid)
+    oid = ctx.store.new_id("template")
+    obj = owned_fields(ctx, oid, name)
+    obj.update(REGTIME=int(time.time()), TEMPLATE=[(k, v) for k, v in src["TEMPLATE"]])
+    return new_obj(ctx, "template", obj)
+
+
+@method("one.template.instantiate")
+def template_instantiate(ctx: Ctx, tid: int, name: str = "", hold: bool = False,
+                         extra: str = "", persistent: bool = False) -> int:
+    src = get(ctx, "template", tid)
+    tmpl = [(k, v) for k, v in src["TEMPLATE"]]
+    if extra:
+        tmpl = T.merge(tmpl, parse_template(extra))
+    T.erase(tmpl, "NAME")
+    T.replace(tmpl, "TEMPLATE_ID", str(src["ID"]))
+    return create_vm(ctx, tmpl, bool(hold), name or None, f"{src['NAME']}-")
+
+
+@method("one.vmpool.info", "one.vmpool.infoextended")
+def vmpool_info(ctx: Ctx, flag: int = -2, start: int = -1, end: int = -1,
+                state: int = -1, *_query: object) -> str:
+    state = int(state)
+    if state < -2 or state > 11:
+        raise errors.api("Incorrect filter_flag, state")
+    vms = [vm for vm in filter_objs(ctx, "vm", flag, start, end)
+           if state == -2 or (state == -1 and vm["STATE"] != DONE) or vm["STATE"] == state]
+    full = ctx.method.endswith("infoextended")
+    return render_pool(ctx.store, "vm", "VM_POOL", vms, full)
+
+
+def state_str(vm: dict) -> str:
+    """``VirtualMachine::state_str``: the LCM state for ACTIVE VMs."""
+    if vm["STATE"] == ACTIVE:
+        return LCM_STATES.get(vm["LCM_STATE"], str(vm["LCM_STATE"]))
+    return VM_STATES[vm["STATE"]]

@@ -1,0 +1,241 @@
+"""Users, groups, VDCs and ACL rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import errors
+from ..acl import parse_hex
+from ..engine import (
+    DELETE_CHECKS,
+    HANDLERS,
+    Ctx,
+    check_unique,
+    get,
+    method,
+    new_obj,
+    parse_template,
+    take_name,
+)
+from ..render import render_pool
+from ..store import (
+    check_name,
+    password_hash,
+)
+
+
+@method("one.user.allocate")
+def user_allocate(ctx: Ctx, name: str, password: str, driver: str = "",
+                  groups: list | None = None) -> int:
+    name = check_name(name)
+    check_unique(ctx, "user", name, -1)
+    groups = [int(g) for g in (groups or [])] or [1]
+    for gid in groups:
+        get(ctx, "group", gid)
+    driver = driver or "core"
+    if driver == "core" and not password:
+        raise errors.internal("Invalid password, it cannot be empty")
+    return new_obj(ctx, "user", {
+        "ID": ctx.store.new_id("user"), "NAME": name, "GID": groups[0],
+        "GROUPS": sorted(set(groups)), "AUTH_DRIVER": driver, "ENABLED": 1, "TEMPLATE": [],
+        "PASSWORD": password_hash(password) if driver == "core" else password})
+
+
+@method("one.user.passwd")
+def user_passwd(ctx: Ctx, uid: int, password: str) -> int:
+    user = get(ctx, "user", uid)
+    user["PASSWORD"] = password_hash(password) if user["AUTH_DRIVER"] == "core" else password
+    return user["ID"]
+
+
+@method("one.user.chauth")
+def user_chauth(ctx: Ctx, uid: int, driver: str, password: str = "") -> int:
+    user = get(ctx, "user", uid)
+    user["AUTH_DRIVER"] = driver
+    if password:
+        user["PASSWORD"] = password_hash(password) if driver == "core" else password
+    return user["ID"]
+
+
+@method("one.user.chgrp")
+def user_chgrp(ctx: Ctx, uid: int, gid: int) -> int:
+    user, group = get(ctx, "user", uid), get(ctx, "group", gid)
+    old = user["GID"]
+    user["GROUPS"] = sorted((set(user["GROUPS"]) - {old}) | {group["ID"]})
+    user["GID"] = group["ID"]
+    return user["ID"]
+
+
+@method("one.user.addgroup")
+def user_addgroup(ctx: Ctx, uid: int, gid: int) -> int:
+    user, group = get(ctx, "user", uid), get(ctx, "group", gid)
+    if group["ID"] in user["GROUPS"]:
+        raise errors.action("User is already in this group")
+    user["GROUPS"] = sorted(set(user["GROUPS"]) | {group["ID"]})
+    return user["ID"]
+
+
+@method("one.user.delgroup")
+def user_delgroup(ctx: Ctx, uid: int, gid: int) -> int:
+    user, group = get(ctx, "user", uid), get(ctx, "group", gid)
+    if group["ID"] == user["GID"]:
+        raise errors.action("Cannot remove user from the primary group")
+    if group["ID"] not in user["GROUPS"]:
+        raise errors.action("User is not part of this group")
+    user["GROUPS"] = [g for g in user["GROUPS"] if g != group["ID"]]
+    return user["ID"]
+
+
+@method("one.user.enable")
+def user_enable(ctx: Ctx, uid: int, enable: bool) -> int:
+    user = get(ctx, "user", uid)
+    user["ENABLED"] = 1 if enable else 0
+    return user["ID"]
+
+
+def _user_delete_check(ctx: Ctx, user: dict) -> None:
+    if user["ID"] == 0:
+        raise errors.action("oneadmin cannot be deleted.")
+    for group in ctx.store.objs("group").values():
+        group["ADMINS"] = [a for a in group["ADMINS"] if a != user["ID"]]
+
+
+DELETE_CHECKS["user"] = _user_delete_check
+
+
+@method("one.group.allocate")
+def group_allocate(ctx: Ctx, name: str) -> int:
+    name = check_name(name)
+    check_unique(ctx, "group", name, -1)
+    gid = new_obj(ctx, "group", {"ID": ctx.store.new_id("group"), "NAME": name,
+                                 "TEMPLATE": [], "ADMINS": []})
+    vdc = ctx.store.find("vdc", 0)
+    if vdc is not None and gid not in vdc["GROUPS"]:
+        vdc["GROUPS"].append(gid)
+    return gid
+
+
+def _group_delete_check(ctx: Ctx, group: dict) -> None:
+    if group["ID"] < 100:
+        raise errors.action("System Groups (ID < 100) cannot be deleted.")
+    if any(group["ID"] in u["GROUPS"] for u in ctx.store.objs("user").values()):
+        raise errors.action("Group " + str(group["ID"]) + " is not empty.")
+    for vdc in ctx.store.objs("vdc").values():
+        vdc["GROUPS"] = [g for g in vdc["GROUPS"] if g != group["ID"]]
+
+
+DELETE_CHECKS["group"] = _group_delete_check
+
+
+@method("one.group.addadmin")
+def group_addadmin(ctx: Ctx, gid: int, uid: int) -> int:
+    group, user = get(ctx, "group", gid), get(ctx, "user", uid)
+    if group["ID"] not in user["GROUPS"]:
+        raise errors.action(f"User {user['ID']} is not part of Group {group['ID']}.")
+    if user["ID"] in group["ADMINS"]:
+        raise errors.action(f"User {user['ID']} is already an administrator of Group "
+                            f"{group['ID']}.")
+    group["ADMINS"].append(user["ID"])
+    return group["ID"]
+
+
+@method("one.group.deladmin")
+def group_deladmin(ctx: Ctx, gid: int, uid: int) -> int:
+    group, user = get(ctx, "group", gid), get(ctx, "user", uid)
+    if user["ID"] not in group["ADMINS"]:
+        raise errors.action(f"User {user['ID']} is not an administrator of Group {group['ID']}.")
+    group["ADMINS"].remove(user["ID"])
+    return group["ID"]
+
+
+@method("one.vdc.allocate")
+def vdc_allocate(ctx: Ctx, text: str) -> int:
+    tmpl = parse_template(text)
+    name = take_name(tmpl)
+    check_unique(ctx, "vdc", name, -1)
+    return new_obj(ctx, "vdc", {"ID": ctx.store.new_id("vdc"), "NAME": name, "TEMPLATE": tmpl,
+                                "GROUPS": [], "CLUSTERS": [], "HOSTS": [], "DATASTORES": [],
+                                "VNETS": []})
+
+
+@method("one.vdc.addgroup", "one.vdc.delgroup")
+def vdc_group(ctx: Ctx, vid: int, gid: int) -> int:
+    vdc, group = get(ctx, "vdc", vid), get(ctx, "group", gid)
+    if ctx.method.endswith("addgroup"):
+        if group["ID"] in vdc["GROUPS"]:
+            raise errors.action(f"Group {group['ID']} is already in the VDC {vdc['ID']}.")
+        vdc["GROUPS"].append(group["ID"])
+    else:
+        if group["ID"] not in vdc["GROUPS"]:
+            raise errors.action(f"Group {group['ID']} is not part of the VDC {vdc['ID']}.")
+        vdc["GROUPS"].remove(group["ID"])
+    return vdc["ID"]
+
+
+VDC_RESOURCES = {"cluster": ("CLUSTERS", "Cluster"), "host": ("HOSTS", "Host"),
+                 "datastore": ("DATASTORES", "Datastore"), "vnet": ("VNETS", "Virtual Network")}
+
+
+def _vdc_resource(res: str, add: bool) -> Callable:
+    field, label = VDC_RESOURCES[res]
+
+    def handler(ctx: Ctx, vid: int, zone: int, oid: int) -> int:
+        vdc = get(ctx, "vdc", vid)
+        pair = [int(zone), int(oid)]
+        if int(zone) != 0:
+            raise errors.no_exists("zone", int(zone))
+        if int(oid) != -10:
+            get(ctx, "vn" if res == "vnet" else res, oid)
+        if add:
+            if pair in vdc[field]:
+                raise errors.action(f"{label} {oid} from zone {zone} is already assigned "
+                                    f"to the VDC {vdc['ID']}")
+            vdc[field].append(pair)
+        else:
+            if pair not in vdc[field]:
+                raise errors.action(f"{label} {oid} from zone {zone} is not part of the "
+                                    f"VDC {vdc['ID']}")
+            vdc[field].remove(pair)
+        return vdc["ID"]
+    return handler
+
+
+for _res in VDC_RESOURCES:
+    HANDLERS[f"one.vdc.add{_res}"] = _vdc_resource(_res, True)
+    HANDLERS[f"one.vdc.del{_res}"] = _vdc_resource(_res, False)
+
+
+@method("one.acl.addrule")
+def acl_addrule(ctx: Ctx, user: str, resource: str, rights: str, zone: str = "") -> int:
+    try:
+        values = [parse_hex(v) for v in (user, resource, rights)]
+        zone_v = parse_hex(zone) if zone not in ("", None) else 0x100000000
+    except ValueError as exc:
+        raise errors.internal(f"Error parsing rule: {exc}") from exc
+    for rule in ctx.store.objs("acl").values():
+        if [rule["USER"], rule["RESOURCE"], rule["RIGHTS"], rule["ZONE"]] == values + [zone_v]:
+            raise errors.internal("Rule already exists")
+    oid = ctx.store.new_id("acl")
+    return new_obj(ctx, "acl", {"ID": oid, "USER": values[0], "RESOURCE": values[1],
+                                "RIGHTS": values[2], "ZONE": zone_v})
+
+
+@method("one.acl.delrule")
+def acl_delrule(ctx: Ctx, oid: int) -> int:
+    if ctx.store.objs("acl").pop(int(oid), None) is None:
+        raise errors.internal(f"Rule {oid} does not exist")
+    return int(oid)
+
+
+@method("one.acl.info")
+def acl_info(ctx: Ctx) -> str:
+    rules = sorted(ctx.store.objs("acl").values(), key=lambda r: r["ID"])
+    return render_pool(ctx.store, "acl", "ACL_POOL", rules)
+
+
+def _vdc_delete_check(ctx: Ctx, vdc: dict) -> None:
+    if vdc["ID"] < 100:
+        raise errors.action("System VDCs (ID < 100) cannot be deleted.")
+
+
+DELETE_CHECKS["vdc"] = _vdc_delete_check
