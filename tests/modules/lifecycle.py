@@ -73,7 +73,7 @@ def make_site(run_module: Any, oned: Any, host: bool = False) -> None:
     result = run_module("one_vnet", name="CR_pedago", vn_mad="bridge", bridge="br-pedago",
                         address_ranges=[{"type": "IP4", "ip": "10.20.0.10", "size": 50}])
     assert not result.failed, result
-    result = run_module("one_image", name="eole-amon", size=100, dev_prefix="vd")
+    result = run_module("one_image", name="eole-amon", size=100, dev_prefix="vd", wait=False)
     assert not result.failed, result
     if host:
         assert not oned.store.objs("host")
