@@ -9,9 +9,6 @@ from typing import Any
 from ansible.plugins.action import ActionBase
 from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
 
-SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
-             "hapy_db", "hapy_academy")
-
 
 class ActionModule(ActionBase):
     """Fails with every validation error of the site; on success returns the plan and the resolved guests."""
@@ -25,7 +22,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         site = self._task.args.get("site")
         if site is None:
-            site = {key: self._templar.template(task_vars[key]) for key in SITE_VARS if key in task_vars}
+            site = {key: self._templar.template(task_vars[key]) for key in hapy_site.SITE_VARS
+                    if key in task_vars}
         elif not isinstance(site, dict):
             return {**result, "failed": True, "msg": "site: expected a dict of hapy_* variables"}
         errors = hapy_site.validate_site(site)

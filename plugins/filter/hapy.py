@@ -35,11 +35,21 @@ def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
     return filter_
 
 
+def _site_vars(host_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``hapy_*`` variables of one host, read from (lazy) hostvars without templating anything else."""
+    return {key: _plain(host_vars[key]) for key in hapy_site.SITE_VARS if key in host_vars}
+
+
 def hapy_validate_site(site: Mapping[str, Any]) -> list[str]:
     """Errors of one school's inventory: pass ``hostvars[inventory_hostname]`` or a dict of ``hapy_*`` variables."""
-    keys = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
-            "hapy_db", "hapy_academy")
-    return hapy_site.validate_site({key: _plain(site[key]) for key in keys if key in site})
+    return hapy_site.validate_site(_site_vars(site))
+
+
+def hapy_validate_academy(hostvars: Mapping[str, Any], groups: Mapping[str, list[str]]) -> list[str]:
+    """Errors across schools: duplicate UAIs, overlapping subnets. Pass ``hostvars`` and ``groups``."""
+    sites = {group: _site_vars(hostvars[hosts[0]]) for group, hosts in groups.items()
+             if group.startswith("etb_") and hosts}
+    return hapy_site.validate_academy(sites)
 
 
 class FilterModule:
@@ -49,6 +59,7 @@ class FilterModule:
         return {
             "hapy_network_plan": _wrap(hapy_site.network_plan),
             "hapy_validate_site": hapy_validate_site,  # reads only hapy_* keys of (lazy) hostvars
+            "hapy_validate_academy": hapy_validate_academy,
             "hapy_resolve_guests": _wrap(hapy_site.resolve_guests),
             "hapy_eole_config": _wrap(hapy_site.eole_config),
             "hapy_eole_config_check": _wrap(hapy_site.check_eole_config),

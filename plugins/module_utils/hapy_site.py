@@ -45,6 +45,10 @@ EOLE_VERSION = "2.9.0"
 EOLE_OWNER = "gen_config"
 """Owner recorded for every value Hâpy writes (what EOLE's own ``gen_config`` records)."""
 
+SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
+             "hapy_db", "hapy_academy")
+"""The variables :func:`validate_site` reads (one school host's view of the inventory)."""
+
 PROFILES = ("amon", "horus", "scribe", "amonecole", "other")
 """Guest profiles; ``other`` is a non-EOLE VM (no config.eol)."""
 
@@ -415,8 +419,8 @@ def _validate_plan_network(net: Network, path: str) -> Errors:
     if IPAddress(net["gateway"]) not in hosts:
         errors.append(f"{path}.gateway: {net['gateway']} is outside {net['cidr']}; expected a host address of it")
     ar_first = IPAddress(net["ar"]["ip"])
-    ar_last = ar_first + (net["ar"]["size"] - 1) if ar_first.value + net["ar"]["size"] - 1 < 2 ** 32 else None
-    if ar_first not in hosts or ar_last is None or ar_last not in hosts:
+    ar_last_value = ar_first.value + net["ar"]["size"] - 1
+    if ar_first not in hosts or ar_last_value > hosts.last:
         errors.append(
             f"{path}.ar: {net['ar']['ip']} + {net['ar']['size']} addresses leaves {net['cidr']}; "
             f"expected a range inside {hosts}"
@@ -425,8 +429,9 @@ def _validate_plan_network(net: Network, path: str) -> Errors:
         pool = IPRange(net["dhcp"]["start"], net["dhcp"]["end"])
         if pool not in hosts:
             errors.append(f"{path}.dhcp: {pool} is outside {net['cidr']}; expected a range of host addresses")
-        elif IPSet([pool]) & IPSet([IPRange(ar_first, ar_last)]):
-            errors.append(f"{path}.dhcp: {pool} overlaps the OpenNebula range {ar_first}-{ar_last}; expected disjoint")
+        elif pool.first <= ar_last_value and ar_first.value <= pool.last:
+            errors.append(f"{path}.dhcp: {pool} overlaps the OpenNebula range {ar_first}-{IPAddress(ar_last_value)}; "
+                          "expected disjoint")
     return errors
 
 
@@ -708,6 +713,36 @@ def validate_site(site: Site) -> Errors:
     errors += validate_backup(site.get("hapy_backup"))
     errors += validate_san(site.get("hapy_san"), mode)
     errors += validate_one(site.get("hapy_one"), site.get("hapy_db"))
+    return errors
+
+
+def validate_academy(sites: Mapping[str, Site]) -> Errors:
+    """Errors across the schools of an academy (``{school group: its hapy_* variables}``).
+
+    Each school is routed through the academy, so two schools must not share a UAI, nor overlap any subnet.
+    Schools whose own inventory is invalid are skipped here (:func:`validate_site` reports them).
+    """
+    errors: Errors = []
+    uais: dict[str, str] = {}
+    spans: list[tuple[int, int, str, str]] = []
+    for group, site in sorted(sites.items()):
+        school = site.get("hapy_school")
+        if validate_school(school):
+            continue
+        uai = str(school["uai"]).upper()
+        if uai in uais:
+            errors.append(f"{group}: hapy_school.uai {uai} already used by {uais[uai]}; expected one group per school")
+        uais.setdefault(uai, group)
+        _, plan = validate_networks(site)
+        spans += [(IPNetwork(n["cidr"]).first, IPNetwork(n["cidr"]).last, group, n["cidr"]) for n in plan]
+    spans.sort()
+    widest: tuple[int, int, str, str] | None = None  # the span reaching furthest so far
+    for span in spans:
+        if widest and span[0] <= widest[1] and span[2] != widest[2]:
+            errors.append(f"{span[2]}: network {span[3]} overlaps {widest[3]} of {widest[2]}; "
+                          "expected disjoint school subnets (check hapy_school.index/block)")
+        if widest is None or span[1] > widest[1]:
+            widest = span
     return errors
 
 

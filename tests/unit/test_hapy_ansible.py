@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 VAULT_PASS = REPO / "inventories/reunion/.vault-pass.demo"
 VALIDATE = REPO / "tests/unit/playbooks/validate_site.yml"
-FILTERS = ("hapy_network_plan", "hapy_validate_site", "hapy_resolve_guests", "hapy_eole_config",
-           "hapy_eole_config_check", "hapy_guest_context")
+FILTERS = ("hapy_network_plan", "hapy_validate_site", "hapy_validate_academy", "hapy_resolve_guests",
+           "hapy_eole_config", "hapy_eole_config_check", "hapy_guest_context")
 
 
 def ansible(tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

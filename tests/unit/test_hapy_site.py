@@ -368,6 +368,26 @@ def test_every_error_names_its_path_and_expected_form() -> None:
     assert all(re.match(r"^hapy_[a-z_]+(\[[^]]+\])?[\w.\[\]-]*: .*expected ", e) for e in errors), errors
 
 
+def test_academy_schools_do_not_collide() -> None:
+    other = site(hapy_school={**SCHOOL, "uai": "9740200A", "index": 43})
+    assert hs.validate_academy({"etb_9740100p": site(), "etb_9740200a": other}) == []
+
+
+def test_academy_duplicate_uai_and_overlapping_schools() -> None:
+    twin = site(hapy_school={**SCHOOL, "index": 43})
+    overlap = site(hapy_school={**SCHOOL, "uai": "9740300B", "index": None, "block": "10.42.2.0/23"},
+                   hapy_academy={**ACADEMY, "network_prefix": 27})
+    broken = site(hapy_school={"uai": "x"})
+    errors = hs.validate_academy({"etb_9740100p": site(), "etb_twin": twin, "etb_9740300b": overlap, "etb_x": broken})
+    assert "etb_twin: hapy_school.uai 9740100P already used by etb_9740100p; expected one group per school" in errors
+    assert ("etb_9740300b: network 10.42.2.32/27 overlaps 10.42.2.0/24 of etb_9740100p; expected disjoint school "
+            "subnets (check hapy_school.index/block)") in errors
+    overlaps = [e for e in errors if " overlaps " in e]
+    assert len(overlaps) == 5  # the 5 /27 of etb_9740300b all fall in 10.42.2.0/24 of etb_9740100p
+    assert all("etb_9740100p" in e and "etb_9740300b" in e for e in overlaps)
+    assert not any(e.startswith("etb_x") for e in errors)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Guests: addresses, config.eol, schema check
 # ---------------------------------------------------------------------------------------------------------------------
