@@ -158,6 +158,7 @@ def _net(value: Any) -> IPNetwork | None:
 
 
 def _is_int(value: Any) -> bool:
+    """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -167,11 +168,8 @@ def _is_text(value: Any) -> bool:
 
 
 def _list(value: Any) -> list[Any]:
+    """None as [], a scalar as [scalar], a sequence as a list."""
     return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _by_name(items: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    return {item["name"]: item for item in items if isinstance(item, Mapping) and "name" in item}
 
 
 def _range(spec: str) -> IPRange:
@@ -181,6 +179,7 @@ def _range(spec: str) -> IPRange:
 
 
 def _unknown_keys(item: Mapping[str, Any], allowed: set[str], path: str) -> Errors:
+    """One error per key of ``item`` outside ``allowed`` (typos such as ``vlan`` for ``vlan_id``)."""
     return [
         f"{path}.{key}: unknown key; expected one of {', '.join(sorted(allowed))}"
         for key in item if key not in allowed
@@ -326,6 +325,7 @@ def network_plan(school: Mapping[str, Any], networks: Iterable[Mapping[str, Any]
 
 
 def _plan_by_name(plan: Iterable[Network]) -> dict[str, Network]:
+    """The plan indexed by network name."""
     return {net["name"]: net for net in plan}
 
 
@@ -575,6 +575,7 @@ def resolve_guests(guests: Iterable[Mapping[str, Any]], plan: Iterable[Network])
 
 
 def _first_free(net: Network, taken: set[str]) -> str:
+    """First address of the network's OpenNebula range that is neither reserved nor taken."""
     reserved = IPSet([_range(spec) for spec in net["reserved"]])
     start = IPAddress(net["ar"]["ip"])
     for ip in (start + i for i in range(net["ar"]["size"])):
@@ -751,6 +752,7 @@ def validate_academy(sites: Mapping[str, Site]) -> Errors:
 # --------------------------------------------------------------------------------------------------------------------
 
 def _var(value: Any) -> dict[str, Any]:
+    """A config.eol entry written by Hâpy."""
     return {"owner": EOLE_OWNER, "val": value}
 
 
@@ -761,6 +763,7 @@ def _followers(values: list[Any]) -> dict[str, Any]:
 
 
 def _links(guest: Mapping[str, Any], nets: Mapping[str, Network]) -> list[tuple[dict[str, Any], Network]]:
+    """(NIC, network) pairs of a guest, resolving its addresses alone when some are missing."""
     nics = guest.get("nics") or []
     if any(not nic.get("ip") for nic in nics):
         guest = resolve_guests([guest], nets.values())[0]
@@ -769,6 +772,7 @@ def _links(guest: Mapping[str, Any], nets: Mapping[str, Network]) -> list[tuple[
 
 
 def _samba_names(guest: Mapping[str, Any], school: Mapping[str, Any]) -> dict[str, Any]:
+    """Samba AD domain, NetBIOS names and Bacula names of a Horus, Scribe or AmonEcole."""
     workgroup = str(school.get("workgroup") or f"ETB{school['uai']}").upper()[:15]
     return {
         "smb_workgroup": _var(workgroup),
@@ -886,11 +890,13 @@ REQUIRED_VARS: dict[str, tuple[str, ...]] = {
 
 
 def _is_netmask(value: Any) -> bool:
+    """A dotted IPv4 netmask (contiguous ones)."""
     ip = _ip(value)
     return ip is not None and ip.netmask_bits() > 0 and ip.is_netmask()
 
 
 def _is_host(value: Any) -> bool:
+    """An IPv4 address or a DNS name."""
     return isinstance(value, str) and (_ip(value) is not None or bool(DOMAIN_RE.match(value)))
 
 
@@ -1032,6 +1038,7 @@ fi
 
 
 def _b64(text: str) -> str:
+    """UTF-8 text as base64 (OpenNebula *_BASE64 context values)."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
