@@ -990,7 +990,7 @@ answers = [
     (rb"(?i)mot de passe[^\n]*:\s*$", password),                 # root/eole passwords and confirmations
     (rb"(?i)(login|utilisateur)[^\n]*:\s*$", os.environ.get("ZEPHIR_USER", "")),
     (rb"(?i)adresse[^\n]*zephir[^\n]*:\s*$", os.environ.get("ZEPHIR_ADDRESS", "")),
-    (rb"(?i)(identifiant|id)[^\n]*serveur[^\n]*:\s*$", os.environ.get("ZEPHIR_ID", "")),
+    (rb"(?i)\b(identifiant|id)\b[^\n]*serveur[^\n]*:\s*$", os.environ.get("ZEPHIR_ID", "")),
     (rb"(?i)choix[^\n]*:\s*$", os.environ.get("ZEPHIR_MENU", "1")),
     (rb"(?i)\[oui/non\][^\n]*:?\s*$", "non"),
 ]

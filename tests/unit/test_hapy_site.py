@@ -625,3 +625,27 @@ def test_start_script_is_valid_bash_and_python() -> None:
     for step in ("/etc/eole/config.eol", "enregistrement_zephir --check", "answer instance", "poweroff",
                  ".hapy-instance-done"):
         assert step in hs.START_SCRIPT
+
+
+FAKE_INSTANCE = """#!/bin/bash
+read -r -s -p "Nouveau mot de passe pour root : " p1; echo
+read -r -s -p "Confirmation du mot de passe : " p2; echo
+read -r -p "Voulez-vous valider la configuration du serveur ? [oui/non] : " yn
+read -r -p "Identifiant du serveur sur Zéphir : " zid
+echo "ANSWERS p1=$p1 p2=$p2 yn=$yn zid=$zid"
+exit 3
+"""
+
+
+def test_start_script_answers_prompts_in_a_pty(tmp_path: Path) -> None:
+    """The ``answer`` helper of the start script drives an interactive command and keeps its exit status."""
+    fake = tmp_path / "instance"
+    fake.write_text(FAKE_INSTANCE)
+    fake.chmod(0o755)
+    function = re.search(r"^answer\(\) \{.*?^\}\n", hs.START_SCRIPT, re.DOTALL | re.MULTILINE)
+    assert function is not None
+    script = function.group(0) + f'HAPY_ANSWER_PASSWORD_BASE64={base64.b64encode(b"S3cret!").decode()} answer {fake}\n'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False,
+                            env={"PATH": "/usr/bin:/bin", "ZEPHIR_ID": "1234"})
+    assert "ANSWERS p1=S3cret! p2=S3cret! yn=non zid=1234" in result.stdout
+    assert result.returncode == 3
