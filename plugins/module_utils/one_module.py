@@ -204,9 +204,15 @@ class OneObjectModule:
         key = (api, name)
         if key not in self._id_cache:
             obj = self.find(kind, name)
-            if obj is None:
+            if obj is None and self.module.check_mode:
+                # In check mode an earlier task of the same run may only have predicted its creation.
+                self.module.warn(f"{field}: no {kind.label} named '{name}' exists yet; assuming an earlier task "
+                                 f"creates it (check mode). A real run fails here if it still does not exist.")
+                self._id_cache[key] = -1
+            elif obj is None:
                 raise OneError(f"{field}: no {kind.label} named '{name}' exists in OpenNebula")
-            self._id_cache[key] = int(obj.ID)
+            else:
+                self._id_cache[key] = int(obj.ID)
         return self._id_cache[key]
 
     def names_of(self, api: str, ids: list[int]) -> list[str]:
