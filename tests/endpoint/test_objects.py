@@ -110,17 +110,30 @@ def test_template_syntax(one: pyone.OneServer) -> None:
     tid = one.template.allocate(
         '# a comment\nname = "t1"\ncpu = 1\nMEMORY = 512\n'
         'DESCRIPTION = "say \\"hi\\" \\\\ bye"\n'
-        'DISK = [ IMAGE_ID = "0" ]\nDISK = [ SIZE = "10", TYPE = "fs" ]\n'
-        'CONTEXT = [ NETWORK = "YES", SSH_PUBLIC_KEY = "$USER[SSH_PUBLIC_KEY]" ]')
+        'DISK = [ IMAGE_ID = "0" ]\nDISK = [\n  SIZE = "10",\n  TYPE = "fs" ]\n'
+        'CONTEXT = [ NETWORK = "YES", SSH_PUBLIC_KEY = "$USER[SSH_PUBLIC_KEY]" ]\nEMPTY =\n')
     tmpl = one.template.info(tid, False, False).TEMPLATE
     assert tmpl["CPU"] == "1" and tmpl["MEMORY"] == "512"
-    assert tmpl["DESCRIPTION"] == 'say "hi" \\ bye'
+    # oned only unescapes \" (template_syntax.y): other backslashes are kept
+    assert tmpl["DESCRIPTION"] == 'say "hi" \\\\ bye'
     assert isinstance(tmpl["DISK"], list) and tmpl["DISK"][1] == {"SIZE": "10", "TYPE": "fs"}
     assert tmpl["CONTEXT"]["SSH_PUBLIC_KEY"] == "$USER[SSH_PUBLIC_KEY]"
+    assert "EMPTY" in tmpl  # empty value (pyone gives None for an empty CDATA)
     xid = one.template.allocate({"TEMPLATE": {"NAME": "t2", "CPU": "2", "NIC": {"NETWORK": "x"}}})
     assert one.template.info(xid, False, False).TEMPLATE["NIC"] == {"NETWORK": "x"}
-    with pytest.raises(pyone.OneInternalException, match="Parse error"):
-        one.template.allocate('NAME = = "x"')
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('= "x"', "unexpected EQUAL, expecting $end or VARIABLE at line 1, columns 1:3"),
+    ('NAME = "x", CPU = 1', "unexpected COMMA, expecting $end or VARIABLE"),
+    ('NAME = a b', "unexpected $end, expecting EQUAL or EQUAL_EMPTY"),
+    ('NAME = "x"\nV = [ A = 1\n B = 2 ]', "unexpected VARIABLE, expecting COMMA or CBRACKET at line 3"),
+])
+def test_template_syntax_errors(one: pyone.OneServer, text: str, message: str) -> None:
+    with pytest.raises(pyone.OneInternalException) as exc:
+        one.template.allocate(text)
+    assert str(exc.value).startswith("[one.template.allocate] Parse error: syntax error, ")
+    assert message in str(exc.value)
 
 
 def test_rename_chmod_chown(one: pyone.OneServer) -> None:

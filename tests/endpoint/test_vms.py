@@ -122,3 +122,11 @@ def test_state_file_survives_restart(tmp_path) -> None:
         assert one.vn.allocate('NAME="next"\nVN_MAD="bridge"', -1) == vid + 2
     finally:
         srv.stop()
+
+
+def test_settle_runs_pending_driver_steps(oned: OnedServer, one: pyone.OneServer) -> None:
+    hid = one.host.allocate("h", "dummy", "dummy", -1)
+    vid = one.vm.allocate('CPU="1"\nMEMORY="64"', False)
+    iid = one.image.allocate('NAME="i"\nTYPE="DATABLOCK"\nSIZE="1"', 1)
+    oned.settle()
+    assert (one.host.info(hid).STATE, _state(one, vid), one.image.info(iid).STATE) == (2, RUNNING, 1)

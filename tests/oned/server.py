@@ -3,7 +3,7 @@
 Answers are arrays ``[True, result, 0]`` on success and
 ``[False, "[method] message", code, resp_id, replication_idx]`` on failure
 (``Request::failure_response``).  Test-only methods live outside the ``one.``
-namespace: ``sim.calls`` and ``sim.reset_calls``.
+namespace: ``sim.calls``, ``sim.reset_calls`` and ``sim.settle``.
 """
 
 from __future__ import annotations
@@ -128,6 +128,27 @@ class OnedServer:
         with self._calls_lock:
             self.calls.clear()
 
+    def settle(self) -> None:
+        """Test-only: run every pending driver step now (hosts monitored, images READY,
+        pending VMs deployed and booted...), as if enough time had passed."""
+        with self.store.lock:
+            for _ in range(100):
+                busy = False
+                for kind in ("host", "image", "vm"):
+                    for obj in self.store.objs(kind).values():
+                        for entry in obj.get("_SCHED", []):
+                            entry[0], busy = 0, True
+                        if kind == "vm" and obj["STATE"] == 1:
+                            obj["PENDING_SINCE"] = 0
+                self._advance()
+                if not busy and not any(o.get("_SCHED") for o in self.store.objs("vm").values()):
+                    break
+            self.store.save()
+
+    def _advance(self) -> None:
+        self.store.tick(lambda kind, obj, fields: compute.on_change(self.store, kind, obj, fields))
+        compute.schedule_pending(self.store)
+
     # ------------------------------------------------------------- dispatch
     def call(self, method_name: str, params: tuple) -> Any:
         """Run one XML-RPC call and build oned's answer array."""
@@ -137,6 +158,9 @@ class OnedServer:
         if method_name == "sim.reset_calls":
             self.reset_calls()
             return True
+        if method_name == "sim.settle":
+            self.settle()
+            return True
         with self._calls_lock:
             self.calls[method_name] += 1
         handler = HANDLERS.get(method_name)
@@ -145,8 +169,7 @@ class OnedServer:
         if not params or not isinstance(params[0], str):
             raise xmlrpc.client.Fault(-501, "Type mismatch: expected a session string")
         with self.store.lock:
-            self.store.tick(lambda kind, obj, fields: compute.on_change(self.store, kind, obj, fields))
-            compute.schedule_pending(self.store)
+            self._advance()
             try:
                 ctx = self._authenticate(method_name, params[0])
                 try:

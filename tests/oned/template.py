@@ -20,125 +20,111 @@ class TemplateError(ValueError):
     """Raised on a template that oned's parser would reject."""
 
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>[ \t\r]+)
-  | (?P<nl>\n)
-  | (?P<comment>\#[^\n]*)
-  | (?P<eq>=)
-  | (?P<lbr>\[)
-  | (?P<rbr>\])
-  | (?P<comma>,)
-  | (?P<quoted>"(?:\\.|[^"\\])*")
-  | (?P<word>[^\s=\[\],"\#]+)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+# Tokens of oned's flex scanner (src/parsers/template_parser.l).  ``INITIAL``
+# rules, then ``VALUE`` rules (the state entered after ``=``); flex takes the
+# longest match, the first rule on ties; unmatched characters are dropped.
+_INITIAL = [
+    ("skip", re.compile(r"[ \t]*#.*\n")),
+    ("skip", re.compile(r"[ \t\n]+")),
+    ("VARIABLE", re.compile(r"[A-Za-z0-9_]+")),
+    ("EQUAL", re.compile(r"[ \t]*=[ \t]*")),
+    ("EQUAL_EMPTY", re.compile(r"[ \t]*=[ \t]*\n")),
+    ("COMMA", re.compile(r"[ \t\n]*,[ \t\n]*")),
+    ("CBRACKET", re.compile(r"[ \t\n]*\][ \t\n]*")),
+]
+_VALUE = [
+    ("OBRACKET", re.compile(r"[ \t]*\[[ \t\n]*")),
+    ("CCDATA", re.compile(r".*\]\]>.*")),
+    ("STRING", re.compile(r'"(?:\\"|[^"])*"')),
+    ("STRING", re.compile(r"[^=#\s,\[\]]+")),
+]
+# What bison (YYERROR_VERBOSE) says is expected after each kind of token.
+_EXPECT = {
+    None: "$end or VARIABLE", "attr": "$end or VARIABLE", "VARIABLE": "EQUAL or EQUAL_EMPTY",
+    "EQUAL": "OBRACKET or CCDATA or STRING", "OBRACKET": "CBRACKET or VARIABLE",
+    "vVARIABLE": "EQUAL", "vEQUAL": "STRING", "vSTRING": "COMMA or CBRACKET", "COMMA": "VARIABLE",
+}
 
 
-def _unescape(quoted: str) -> str:
-    body = quoted[1:-1]
-    return re.sub(r"\\(.)", lambda m: m.group(1) if m.group(1) in '"\\' else m.group(0), body, flags=re.DOTALL)
-
-
-def _tokens(text: str) -> list[tuple[str, str, int, int]]:
-    out = []
-    pos, line, col = 0, 1, 1
+def _scan(text: str) -> list[tuple[str, str, int, int]]:
+    """Tokens as (kind, text, line, first_column); columns count from 1 over the whole text,
+    as the scanner's YY_USER_ACTION does (it never resets them at new lines)."""
+    out, pos, line, value_state = [], 0, 1, False
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise TemplateError(
-                f"Parse error: syntax error, unexpected $undefined, at line {line}, columns {col}:{col + 1}"
-            )
-        kind, val = m.lastgroup, m.group()
-        if kind not in ("ws", "comment"):
-            out.append((kind, val, line, col))
-        nl = val.count("\n")
-        if nl:
-            line += nl
-            col = len(val) - val.rfind("\n")
-        else:
-            col += len(val)
+        best = None
+        for kind, rx in (_VALUE if value_state else _INITIAL):
+            m = rx.match(text, pos)
+            if m and m.end() > pos and (best is None or m.end() > best[1].end()):
+                best = (kind, m)
+        if best is None:
+            pos += 1
+            continue
+        kind, m = best
+        if kind != "skip":
+            out.append((kind, m.group(), line, pos + 1))
+        value_state = kind == "EQUAL"
+        line += m.group().count("\n")
         pos = m.end()
     return out
 
 
-def _syntax_error(tok: tuple[str, str, int, int] | None) -> TemplateError:
-    if tok is None:
-        return TemplateError("Parse error: syntax error, unexpected $end")
-    kind, val, line, col = tok
-    names = {"eq": "EQUAL", "lbr": "OBRACKET", "rbr": "CBRACKET", "comma": "COMMA",
-             "quoted": "STRING", "word": "VARIABLE", "nl": "EOL"}
-    return TemplateError(
-        f"Parse error: syntax error, unexpected {names.get(kind, kind)}, "
-        f"expecting VARIABLE at line {line}, columns {col}:{col + len(val)}"
-    )
+def _unescape(token: str) -> str:
+    """Quoted values lose their quotes and ``\"`` becomes ``"`` (nothing else is unescaped)."""
+    if token.startswith('"') and token.endswith('"') and len(token) >= 2:
+        token = token[1:-1]
+    return token.replace('\\"', '"')
 
 
 def parse_text(text: str) -> Template:
-    """Parse oned's ``KEY = value`` / ``KEY = [ a = b, ... ]`` syntax."""
-    toks = _tokens(text)
+    """Parse oned's template syntax (src/parsers/template_syntax.y)."""
+    toks = _scan(text)
     out: Template = []
-    i = 0
+    i, state = 0, None
 
-    def peek(k: int = 0) -> tuple[str, str, int, int] | None:
-        return toks[i + k] if i + k < len(toks) else None
+    def fail(tok: tuple | None) -> TemplateError:
+        if tok is None:
+            got, where = "$end", ""
+        else:
+            got, where = tok[0], f" at line {tok[2]}, columns {tok[3]}:{tok[3] + len(tok[1])}"
+        return TemplateError(f"Parse error: syntax error, unexpected {got}, expecting "
+                             f"{_EXPECT[state]}{where}")
 
-    def value_of(tok: tuple[str, str, int, int]) -> str:
-        return _unescape(tok[1]) if tok[0] == "quoted" else tok[1]
+    def take(*kinds: str) -> tuple:
+        nonlocal i
+        tok = toks[i] if i < len(toks) else None
+        if tok is None or tok[0] not in kinds:
+            raise fail(tok)
+        i += 1
+        return tok
 
     while i < len(toks):
-        tok = toks[i]
-        if tok[0] in ("nl", "comma"):
-            i += 1
-            continue
-        if tok[0] != "word":
-            raise _syntax_error(tok)
-        name = tok[1].upper()
-        i += 1
-        if peek() is None or peek()[0] != "eq":
-            raise _syntax_error(peek())
-        i += 1
-        nxt = peek()
-        if nxt is None or nxt[0] == "nl":
+        state = "attr" if out else None
+        name = take("VARIABLE")[1].upper()
+        state = "VARIABLE"
+        if take("EQUAL", "EQUAL_EMPTY")[0] == "EQUAL_EMPTY":
             out.append((name, ""))
             continue
-        if nxt[0] in ("quoted", "word"):
-            parts = [value_of(nxt)]
-            i += 1
-            # unquoted values may contain blanks up to the end of the line
-            while nxt[0] == "word" and peek() is not None and peek()[0] == "word":
-                parts.append(peek()[1])
-                i += 1
-            out.append((name, " ".join(parts)))
+        state = "EQUAL"
+        tok = take("STRING", "OBRACKET", "CCDATA")
+        if tok[0] == "CCDATA":
+            raise TemplateError("Parse error.")
+        if tok[0] == "STRING":
+            out.append((name, _unescape(tok[1])))
             continue
-        if nxt[0] != "lbr":
-            raise _syntax_error(nxt)
-        i += 1
         vec: dict[str, str] = {}
-        while True:
-            t = peek()
-            if t is None:
-                raise _syntax_error(None)
-            if t[0] in ("nl", "comma"):
-                i += 1
-                continue
-            if t[0] == "rbr":
-                i += 1
-                break
-            if t[0] != "word":
-                raise _syntax_error(t)
-            key = t[1].upper()
-            i += 1
-            if peek() is None or peek()[0] != "eq":
-                raise _syntax_error(peek())
-            i += 1
-            v = peek()
-            if v is not None and v[0] in ("quoted", "word"):
-                vec[key] = value_of(v)
-                i += 1
-            else:
-                vec[key] = ""
+        state = "OBRACKET"
+        if take("VARIABLE", "CBRACKET")[0] == "VARIABLE":
+            i -= 1
+            while True:
+                key = take("VARIABLE")[1].upper()
+                state = "vVARIABLE"
+                take("EQUAL")
+                state = "vEQUAL"
+                vec.setdefault(key, _unescape(take("STRING")[1]))
+                state = "vSTRING"
+                if take("COMMA", "CBRACKET")[0] == "CBRACKET":
+                    break
+                state = "COMMA"
         out.append((name, vec))
     return out
 
@@ -148,7 +134,7 @@ def parse_xml(text: str) -> Template:
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise TemplateError(f"Error parsing XML Template: {exc}") from exc
+        raise TemplateError("Error parsing XML Template") from exc
     out: Template = []
     for child in root:
         name = child.tag.upper()
@@ -161,9 +147,8 @@ def parse_xml(text: str) -> Template:
 
 def parse(text: str) -> Template:
     """Parse a template string or XML document, as oned's ``parse_str_or_xml``."""
-    stripped = text.lstrip()
-    if stripped.startswith("<"):
-        return parse_xml(stripped)
+    if text.startswith("<"):
+        return parse_xml(text)
     return parse_text(text)
 
 
