@@ -109,13 +109,14 @@ AMON_PROXY_PORT = 3128
 
 NETWORK_KEYS = {
     "name", "enabled", "zone", "subnet_index", "vlan_id", "cidr", "gateway", "dns", "bridge", "phydev", "vn_mad",
-    "vnet_name", "ar", "dhcp", "reserved", "description",
+    "vnet_name", "ar", "dhcp", "reserved", "description", "mtu",
 }
 GUEST_KEYS = {
     "name", "profile", "cpu", "vcpu", "memory", "disk", "image", "nics", "eole", "labels", "root_password",
     "zephir_id", "description",
 }
-BACKUP_KEYS = {"device", "label", "mountpoint", "keep_last", "schedule", "vm_label", "mode", "datastore"}
+BACKUP_KEYS = {"device", "label", "mountpoint", "keep_last", "keep_days", "schedule", "db_on_calendar", "vm_label",
+               "mode", "datastore", "jobs"}
 SAN_KEYS = {"portal", "target_iqn", "lun_wwid", "chap_user", "chap_secret", "cluster_name", "fs_name"}
 
 UAI_RE = re.compile(r"^[0-9]{7}[A-Za-z]$")
@@ -271,7 +272,8 @@ def network_plan(school: Mapping[str, Any], networks: Iterable[Mapping[str, Any]
 
     Each network: ``name, zone, vnet_name, vlan_id, cidr, network, netmask, prefix, broadcast, gateway,
     dns, bridge, phydev, vn_mad, ar {ip, size}, dhcp {start, end} | None, reserved [addr | first-last],
-    internal, description``. Raises :class:`HapySiteError` on data that :func:`validate_site` rejects.
+    internal, description`` and ``mtu`` when declared.
+    Raises :class:`HapySiteError` on data that :func:`validate_site` rejects.
     """
     settings = academy_settings(academy)
     block = school_block(school, academy)
@@ -320,6 +322,7 @@ def network_plan(school: Mapping[str, Any], networks: Iterable[Mapping[str, Any]
             "reserved": reserved,
             "internal": internal,
             "description": decl.get("description", f"{name} ({school.get('uai', '')})".strip()),
+            **({"mtu": decl["mtu"]} if "mtu" in decl else {}),
         })
     return plan
 
@@ -378,6 +381,8 @@ def _validate_network_decl(decl: Any, path: str) -> Errors:
         errors.append(f"{path}.vlan_id: {decl['vlan_id']!r}; expected an integer 1..4094")
     if "subnet_index" in decl and (not _is_int(decl["subnet_index"]) or decl["subnet_index"] < 0):
         errors.append(f"{path}.subnet_index: {decl['subnet_index']!r}; expected an integer >= 0")
+    if "mtu" in decl and (not _is_int(decl["mtu"]) or not 576 <= decl["mtu"] <= 9216):
+        errors.append(f"{path}.mtu: {decl['mtu']!r}; expected an integer 576..9216")
     if "enabled" in decl and not isinstance(decl["enabled"], bool):
         errors.append(f"{path}.enabled: {decl['enabled']!r}; expected true or false")
     if "vn_mad" in decl and decl["vn_mad"] not in VN_MADS:
@@ -637,6 +642,11 @@ def validate_backup(backup: Any) -> Errors:
         errors.append(f"hapy_backup.mountpoint: {backup['mountpoint']!r}; expected an absolute path")
     if "keep_last" in backup and (not _is_int(backup["keep_last"]) or backup["keep_last"] < 1):
         errors.append(f"hapy_backup.keep_last: {backup['keep_last']!r}; expected an integer >= 1")
+    if "keep_days" in backup and (not _is_int(backup["keep_days"]) or backup["keep_days"] < 0):
+        errors.append(f"hapy_backup.keep_days: {backup['keep_days']!r}; expected an integer >= 0")
+    if "jobs" in backup and not (isinstance(backup["jobs"], list) and all(isinstance(j, Mapping)
+                                                                           for j in backup["jobs"])):
+        errors.append(f"hapy_backup.jobs: {backup['jobs']!r}; expected a list of backup job definitions")
     if "schedule" in backup and (not isinstance(backup["schedule"], str) or not CRON_RE.match(backup["schedule"])):
         errors.append(f"hapy_backup.schedule: {backup['schedule']!r}; expected a cron expression like '30 1 * * *'")
     if "vm_label" in backup and not _is_text(backup["vm_label"]):

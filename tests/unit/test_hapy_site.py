@@ -151,6 +151,13 @@ def test_plan_disable_and_extra_networks() -> None:
     assert (san["cidr"], san["ar"], san["zone"]) == ("10.99.9.0/28", {"ip": "10.99.9.1", "size": 7}, "stockage")
 
 
+def test_plan_mtu_only_when_declared() -> None:
+    nets = by_name(plan(networks=[{"name": "dmz", "mtu": 9000}]))
+    assert nets["dmz"]["mtu"] == 9000 and "mtu" not in nets["admin"]
+    backup = {"keep_days": 30, "jobs": [{"name": "nightly"}], "db_on_calendar": "*-*-* 01:00"}
+    assert errors_of(hapy_networks=[{"name": "dmz", "mtu": 9000}], hapy_backup=backup) == []
+
+
 def test_plan_ovswitch_uses_one_switch() -> None:
     nets = plan(academy={**ACADEMY, "vn_mad": "ovswitch"})
     assert {n["bridge"] for n in nets} == {"vswitch"}
@@ -243,6 +250,7 @@ def test_missing_school_and_bad_mode() -> None:
     ([{"name": "pedago", "reserved": ["10.42.2.9-10.42.2.3"]}], "hapy_networks[0].reserved[0]",
      ("expected an IPv4 address or a range",)),
     ([{"name": "pedago", "dns": ["dns.ac-reunion.fr"]}], "hapy_networks[0].dns[0]", ("expected an IPv4 address",)),
+    ([{"name": "pedago", "mtu": 20000}], "hapy_networks[0].mtu", ("expected an integer 576..9216",)),
     ([{"name": "dmz", "cidr": "10.42.3.0/28", "dhcp": True}], "hapy_networks[dmz].dhcp", ("at least /27",)),
     ("pedago", "hapy_networks", ("expected a list",)),
 ])
@@ -323,6 +331,8 @@ def test_full_range_is_reported() -> None:
     ({"mountpoint": "mnt/sauvegardes"}, "hapy_backup.mountpoint", "absolute path"),
     ({"label": "A-VERY-LONG-BACKUP-LABEL"}, "hapy_backup.label", "1..16 chars"),
     ({"keep": 3}, "hapy_backup.keep", "unknown key"),
+    ({"keep_days": -2}, "hapy_backup.keep_days", "integer >= 0"),
+    ({"jobs": "nightly"}, "hapy_backup.jobs", "list of backup job definitions"),
     ("disk", "hapy_backup", "expected {device"),
 ])
 def test_backup_errors(backup: Any, path: str, fragment: str) -> None:
