@@ -29,12 +29,15 @@ def user_allocate(ctx: Ctx, name: str, password: str, driver: str = "",
                   groups: list | None = None) -> int:
     name = check_name(name)
     check_unique(ctx, "user", name, -1)
-    groups = [int(g) for g in (groups or [])] or [1]
+    # no group given: the creator's group, or "users" when the creator is in oneadmin
+    groups = [int(g) for g in (groups or [])] or [1 if ctx.gid == 0 else ctx.gid]
     for gid in groups:
         get(ctx, "group", gid)
     driver = driver or "core"
-    if driver == "core" and not password:
+    if not password:
         raise errors.internal("Invalid password, it cannot be empty")
+    if any(ch in password for ch in " \t\n\v\f\r"):
+        raise errors.internal("Invalid password, it cannot contain spaces")
     return new_obj(ctx, "user", {
         "ID": ctx.store.new_id("user"), "NAME": name, "GID": groups[0],
         "GROUPS": sorted(set(groups)), "AUTH_DRIVER": driver, "ENABLED": 1, "TEMPLATE": [],

@@ -116,13 +116,17 @@ def _nic(ctx: Ctx, vm_id: int, nic_id: int, vec: dict) -> dict:
 def _disk(ctx: Ctx, disk_id: int, vec: dict) -> dict:
     disk = dict(vec)
     disk["DISK_ID"] = str(disk_id)
-    disk.setdefault("TARGET", "vd" + "abcdefghijklmnopqrstuvwxyz"[disk_id % 26])
-    if not disk.get("IMAGE_ID") and not disk.get("IMAGE"):
-        return disk
-    img = _find_by_name(ctx, "image", disk, "IMAGE")
+    img = None
+    if disk.get("IMAGE_ID") or disk.get("IMAGE"):
+        img = _find_by_name(ctx, "image", disk, "IMAGE")
+        if img is None:
+            ref = disk.get("IMAGE_ID") or disk.get("IMAGE")
+            raise errors.internal(f"Error getting image [{ref}].")
+    prefix = disk.get("DEV_PREFIX") or (T.get(img["TEMPLATE"], "DEV_PREFIX") if img else None) or "sd"
+    disk["DEV_PREFIX"] = prefix
+    disk.setdefault("TARGET", prefix + "abcdefghijklmnopqrstuvwxyz"[disk_id % 26])
     if img is None:
-        ref = disk.get("IMAGE_ID") or disk.get("IMAGE")
-        raise errors.internal(f"Error getting image [{ref}].")
+        return disk
     ds = ctx.store.find("datastore", img["DATASTORE_ID"]) or {"NAME": "", "TM_MAD": ""}
     disk.update(CLONE="NO" if img["PERSISTENT"] else "YES", DATASTORE=ds["NAME"],
                 DATASTORE_ID=str(img["DATASTORE_ID"]), DISK_TYPE="FILE", IMAGE=img["NAME"],

@@ -73,6 +73,10 @@ for _kind, _word in (("host", "host"), ("datastore", "datastore"), ("vn", "vnet"
 def host_allocate(ctx: Ctx, name: str, im_mad: str, vm_mad: str, cluster_id: int = -1) -> int:
     cid = cluster_arg(ctx, cluster_id)
     name = check_name(name)
+    if not im_mad:
+        raise errors.internal("IM_MAD name cannot be empty.")
+    if not vm_mad:
+        raise errors.internal("VMM_MAD name cannot be empty.")
     check_unique(ctx, "host", name, -1)
     hid = ctx.store.new_id("host")
     host = {"ID": hid, "NAME": name, "STATE": HOST_INIT, "PREV_STATE": HOST_INIT,
