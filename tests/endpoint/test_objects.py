@@ -281,7 +281,9 @@ def test_backupjobs(one: pyone.OneServer) -> None:
         'SCHED_ACTION=[REPEAT="3",DAYS="1",TIME="1700000000",END_TYPE="0"]')
     job = one.backupjob.info(bid)
     assert (job.NAME, job.PRIORITY, job.OUTDATED_VMS.ID) == ("nightly", 60, [1, 2])
-    assert job.TEMPLATE["KEEP_LAST"] == "3" and job.TEMPLATE["SCHED_ACTION"]["REPEAT"] == "3"
+    assert job.TEMPLATE["KEEP_LAST"] == "3"
+    assert job.TEMPLATE["SCHED_ACTION"]["REPEAT"] == "3"
+    assert job.TEMPLATE["SCHED_ACTION"]["ACTION"] == "backup"
     assert job.SCHED_ACTIONS.ID == [0]
     one.backupjob.backup(bid)
     job = one.backupjob.info(bid)
@@ -291,3 +293,22 @@ def test_backupjobs(one: pyone.OneServer) -> None:
     one.backupjob.rename(bid, "weekly")
     assert [j.NAME for j in one.backupjobpool.info(-2, -1, -1).BACKUPJOB] == ["weekly"]
     one.backupjob.delete(bid)
+
+
+def test_backupjob_scheduled_actions(one: pyone.OneServer) -> None:
+    bid = one.backupjob.allocate('NAME="b"\nBACKUP_VMS="0"')
+    assert one.backupjob.info(bid).SCHED_ACTIONS.ID == []
+    sa = one.backupjob.schedadd(bid, 'SCHED_ACTION=[TIME="1700000000",REPEAT="0",DAYS="0,6",END_TYPE="0"]')
+    one.backupjob.schedupdate(bid, sa, 'SCHED_ACTION=[DAYS="1"]')
+    job = one.backupjob.info(bid)
+    assert job.SCHED_ACTIONS.ID == [sa]
+    assert (job.TEMPLATE["SCHED_ACTION"]["DAYS"], job.TEMPLATE["SCHED_ACTION"]["TIME"]) == ("1", "1700000000")
+    with pytest.raises(pyone.OneInternalException, match=r"SCHED_ACTION with id = 9 doesn't exist"):
+        one.backupjob.schedupdate(bid, 9, 'SCHED_ACTION=[DAYS="1"]')
+    with pytest.raises(pyone.OneActionException, match="No SCHED_ACTION attribute in template"):
+        one.backupjob.schedadd(bid, 'X="1"')
+    one.backupjob.scheddelete(bid, sa)
+    with pytest.raises(pyone.OneNoExistsException, match=rf"Error getting scheduled action \[{sa}\]"):
+        one.backupjob.scheddelete(bid, sa)
+    one.backupjob.priority(bid, 10)
+    assert one.backupjob.info(bid).PRIORITY == 10

@@ -201,15 +201,23 @@ def r_secgroup(store: Store, s: dict, full: bool) -> str:
             + T.to_xml(s["TEMPLATE"]) + "</SECURITY_GROUP>")
 
 
+SA_ORDER = ("ID", "PARENT_ID", "TYPE", "ACTION", "ARGS", "TIME", "REPEAT", "DAYS", "END_TYPE",
+            "END_VALUE", "DONE", "MESSAGE", "WARNING")
+
+
 def r_backupjob(store: Store, b: dict, full: bool) -> str:
-    tmpl = list(b["TEMPLATE"]) + [("SCHED_ACTION", sa) for sa in b["SCHED"]]
+    tmpl = T.to_xml(b["TEMPLATE"])
+    if full and b["SCHED"]:
+        sched = "".join("<SCHED_ACTION>" + "".join(el(k, sa.get(k, "")) for k in SA_ORDER)
+                        + "</SCHED_ACTION>" for sa in b["SCHED"])
+        tmpl = ("<TEMPLATE>" if tmpl == "<TEMPLATE/>" else tmpl[:-len("</TEMPLATE>")]) + sched + "</TEMPLATE>"
     return ("<BACKUPJOB>" + owner(b) + lock(b.get("LOCK")) + perms(b["PERMS"])
             + el("PRIORITY", b["PRIORITY"]) + el("LAST_BACKUP_TIME", b["LAST_BACKUP_TIME"])
             + el("LAST_BACKUP_DURATION", b["LAST_BACKUP_DURATION"])
             + ids("SCHED_ACTIONS", [int(sa["ID"]) for sa in b["SCHED"]])
             + ids("UPDATED_VMS", b["UPDATED_VMS"]) + ids("OUTDATED_VMS", b["OUTDATED_VMS"])
             + ids("BACKING_UP_VMS", b["BACKING_UP_VMS"]) + ids("ERROR_VMS", b["ERROR_VMS"])
-            + T.to_xml(tmpl) + "</BACKUPJOB>")
+            + tmpl + "</BACKUPJOB>")
 
 
 def r_acl(store: Store, a: dict, full: bool) -> str:

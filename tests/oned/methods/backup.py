@@ -22,19 +22,28 @@ def _backup_vms(tmpl: list) -> list:
     return [int(v) for v in (T.get(tmpl, "BACKUP_VMS") or "").split(",") if v.strip().isdigit()]
 
 
-def _backupjob_sched(ctx: Ctx, tmpl: list) -> list:
-    out = []
-    pool = ctx.store.pools["backupjob"]
-    for vec in T.erase(tmpl, "SCHED_ACTION"):
-        if not isinstance(vec, dict):
-            continue
-        sa = {k: str(v) for k, v in vec.items()}
+SA_FIELDS = ("ID", "PARENT_ID", "TYPE", "ACTION", "ARGS", "TIME", "REPEAT", "DAYS", "END_TYPE",
+             "END_VALUE", "DONE", "MESSAGE", "WARNING")
+SA_DEFAULTS = {"ARGS": "", "REPEAT": "-1", "DAYS": "", "END_TYPE": "-1", "END_VALUE": "-1",
+               "DONE": "-1", "MESSAGE": "", "WARNING": "0"}
+
+
+def _sched_action(ctx: Ctx, vec: dict, old: dict | None = None) -> dict:
+    """A scheduled action of a backup job (``ScheduledActionPool::allocate`` / ``parse``)."""
+    if not str(vec.get("TIME", old.get("TIME", "") if old else "")).strip():
+        raise errors.action("No TIME in SCHED_ACTION")
+    if old is None:
+        pool = ctx.store.pools["backupjob"]
         sa_id = pool.get("sa_next", 0)
         pool["sa_next"] = sa_id + 1
-        sa.update(ID=str(sa_id), PARENT_ID="-1", TYPE="BACKUPJOB", ACTION="backup",
-                  DONE=sa.get("DONE", "-1"), MESSAGE=sa.get("MESSAGE", ""))
-        out.append(sa)
-    return out
+        old = {**SA_DEFAULTS, "ID": str(sa_id)}
+    sa = {**old, **{k: str(v) for k, v in vec.items() if k in SA_FIELDS}}
+    sa.update(ID=old["ID"], PARENT_ID="-1", TYPE="BACKUPJOB", ACTION="backup")
+    return sa
+
+
+def _backupjob_sched(ctx: Ctx, tmpl: list) -> list:
+    return [_sched_action(ctx, vec) for vec in T.erase(tmpl, "SCHED_ACTION") if isinstance(vec, dict)]
 
 
 @method("one.backupjob.allocate")
@@ -82,3 +91,48 @@ def backupjob_action(ctx: Ctx, bid: int) -> int:
     bj["OUTDATED_VMS"] = [v for v in bj["OUTDATED_VMS"] if v not in vms]
     bj["LAST_BACKUP_TIME"] = int(time.time())
     return bj["ID"]
+
+
+@method("one.backupjob.priority")
+def backupjob_priority(ctx: Ctx, bid: int, priority: int) -> int:
+    if not 0 <= int(priority) <= 99:
+        raise errors.action("Wrong priority value")
+    bj = get(ctx, "backupjob", bid)
+    bj["PRIORITY"] = int(priority)
+    return bj["ID"]
+
+
+def _sched_vector(text: str, code: int) -> dict:
+    vecs = [v for v in T.get_all(parse_template(text), "SCHED_ACTION") if isinstance(v, dict)]
+    if not vecs:
+        raise errors.OnedError(code, "No SCHED_ACTION attribute in template")
+    return vecs[0]
+
+
+@method("one.backupjob.schedadd")
+def backupjob_schedadd(ctx: Ctx, bid: int, text: str) -> int:
+    bj = get(ctx, "backupjob", bid)
+    sa = _sched_action(ctx, _sched_vector(text, errors.ACTION))
+    bj["SCHED"].append(sa)
+    return int(sa["ID"])
+
+
+@method("one.backupjob.scheddelete")
+def backupjob_scheddelete(ctx: Ctx, bid: int, sa_id: int) -> int:
+    bj = get(ctx, "backupjob", bid)
+    kept = [sa for sa in bj["SCHED"] if sa["ID"] != str(int(sa_id))]
+    if len(kept) == len(bj["SCHED"]):
+        raise errors.no_exists("scheduled action", int(sa_id))
+    bj["SCHED"] = kept
+    return int(sa_id)
+
+
+@method("one.backupjob.schedupdate")
+def backupjob_schedupdate(ctx: Ctx, bid: int, sa_id: int, text: str) -> int:
+    bj = get(ctx, "backupjob", bid)
+    vec = _sched_vector(text, errors.INTERNAL)
+    for i, sa in enumerate(bj["SCHED"]):
+        if sa["ID"] == str(int(sa_id)):
+            bj["SCHED"][i] = _sched_action(ctx, vec, sa)
+            return int(sa_id)
+    raise errors.internal(f"SCHED_ACTION with id = {int(sa_id)} doesn't exist")
