@@ -198,3 +198,13 @@ def test_site_check_action(tmp_path: Path) -> None:
     assert "3 error(s) in the site inventory" in bad.stdout
     assert "hapy_mode: 'ha'; expected one of single, cluster" in bad.stdout
     assert "hapy_guests[0].nics[0].network: unknown network 'nope'" in bad.stdout
+
+
+def test_validation_playbook_catches_colliding_schools() -> None:
+    same = {"hapy_school": {"uai": "9740001A", "name": "Everywhere", "academy": "ac-reunion", "domain": "lan",
+                            "index": 1}}
+    result = ansible("ansible-playbook", "-i", "inventories/reunion", "--vault-password-file", str(VAULT_PASS),
+                     str(VALIDATE), "-e", json.dumps(same), check=False)
+    assert result.returncode != 0
+    assert "hapy_school.uai 9740001A already used by etb_9740001a" in result.stdout
+    assert "overlaps 10.1.0.0/24 of etb_9740001a" in result.stdout
