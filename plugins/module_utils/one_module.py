@@ -104,6 +104,8 @@ class OneObjectModule:
     default_state: str = "present"
     #: whether the kind has an owner, a group and permissions (adds ``owner``/``group``/``permissions``)
     ownable: bool = False
+    #: seconds before the first poll of :meth:`wait_state` (then growing by half each time, up to 5 s)
+    poll_interval: float = 0.5
     mutually_exclusive: list = []
     required_if: list = []
 
@@ -229,7 +231,7 @@ class OneObjectModule:
         """Read the object until ``ready`` holds (``wait_timeout`` option by default); fail on ``failed``."""
         if timeout is None:
             timeout = float(self.params.get("wait_timeout") or 300)
-        return wait_for(lambda: self.info(object_id), ready, timeout, what, failed)
+        return wait_for(lambda: self.info(object_id), ready, timeout, what, failed, interval=self.poll_interval)
 
     # ----------------------------------------------------------------- owner, group, permissions
     def _ownership_desired(self) -> View:

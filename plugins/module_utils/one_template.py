@@ -176,8 +176,8 @@ def from_pyone(template: Any) -> Template:
         template = template._root
     if not isinstance(template, Mapping):
         return {}
-    if set(template) == {"TEMPLATE"}:
-        template = template["TEMPLATE"] or {}
+    if len(template) == 1 and set(template) <= {"TEMPLATE", "USER_TEMPLATE"}:  # pyone keeps the root element
+        template = next(iter(template.values())) or {}
     result: Template = {}
     for key, value in template.items():
         if key.startswith("@"):

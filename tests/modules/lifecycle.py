@@ -8,7 +8,29 @@ write methods), diff content naming the changed key, deletion and idempotent del
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
+
+import pytest
+from ansible_collections.eole.hapy.plugins.module_utils.one_module import OneObjectModule
+
+
+@pytest.fixture
+def fast_endpoint(oned: Any, monkeypatch: Any) -> Any:
+    """Drivers 6 times faster than the dummy ones and polling to match, so that waits cost little."""
+    oned.store.step = 0.05
+    monkeypatch.setattr(OneObjectModule, "poll_interval", 0.05)
+    return oned
+
+
+def quiesce(oned: Any, timeout: float = 5.0) -> None:
+    """Let the endpoint apply its pending driver transitions (image copies, VM boots), so its state is stable."""
+    deadline = time.monotonic() + timeout
+    while any("_SCHED" in obj for pool in oned.store.pools.values() for obj in pool["objs"].values()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the endpoint still has pending transitions")
+        time.sleep(0.02)
+        oned.call("one.system.version", ("oneadmin:opennebula",))
 
 
 def snapshot(oned: Any) -> str:
@@ -59,6 +81,7 @@ def check_lifecycle(run_module: Any, module: str, fact: str, args: dict[str, Any
 
 def check_bad_input(run_module: Any, oned: Any, module: str, args: dict[str, Any], field: str) -> str:
     """The task fails with a message naming ``field``, and the endpoint is unchanged (no write)."""
+    quiesce(oned)
     before = snapshot(oned)
     result = run_module(module, **args)
     assert result.failed, result
@@ -77,7 +100,6 @@ def make_site(run_module: Any, oned: Any, host: bool = False) -> None:
     assert not result.failed, result
     if host:
         assert not oned.store.objs("host")
-        oned.store.step = 0.05
         result = run_module("one_host", name="node1")
         assert not result.failed, result
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.modules.lifecycle import check_bad_input, check_lifecycle, warnings_of
+from tests.modules.lifecycle import check_bad_input, check_lifecycle, fast_endpoint, warnings_of
 
-
-@pytest.fixture(autouse=True)
-def fast(oned):
-    oned.store.step = 0.05
+pytestmark = pytest.mark.usefixtures("fast_endpoint")
+__all__ = ["fast_endpoint"]
 
 
 def test_lifecycle(run_module):

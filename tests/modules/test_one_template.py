@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.modules.lifecycle import check_bad_input, check_lifecycle, make_site
+from tests.modules.lifecycle import check_bad_input, check_lifecycle, fast_endpoint, make_site
 
 AMON = {
     "name": "amon",
@@ -26,10 +26,12 @@ AMON = {
 }
 
 
+__all__ = ["fast_endpoint"]
+
+
 @pytest.fixture(autouse=True)
-def site(run_module, oned):
-    oned.store.step = 0.05
-    make_site(run_module, oned)
+def site(run_module, fast_endpoint):
+    make_site(run_module, fast_endpoint)
 
 
 def test_lifecycle(run_module):

@@ -1,0 +1,174 @@
+"""one_vm against the OpenNebula test endpoint (dummy drivers' life cycle, sped up)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.modules.lifecycle import check_bad_input, fast_endpoint, make_site, quiesce, snapshot, warnings_of
+
+__all__ = ["fast_endpoint"]
+
+
+@pytest.fixture(autouse=True)
+def site(run_module, fast_endpoint):
+    make_site(run_module, fast_endpoint, host=True)
+    result = run_module("one_template", name="amon", cpu=1, memory=1024, disks=[{"image": "eole-amon"}],
+                        nics=[{"network": "CR_pedago"}], context={"NETWORK": True, "SET_HOSTNAME": "amon"})
+    assert not result.failed, result
+
+
+def vm_record(oned, vm_id):
+    return oned.store.find("vm", vm_id)
+
+
+def test_create_running_then_idempotent(run_module, oned):
+    predicted = run_module("one_vm", check=True, name="amon-1", template="amon", state="running")
+    assert predicted["changed"] and predicted.writes == {}
+    assert predicted["diff"]["after"]["state"] == "running"
+
+    result = run_module("one_vm", name="amon-1", template="amon", state="running",
+                        attributes={"HAPY_ROLE": "amon"}, labels=["hapy"],
+                        nics=[{"network": "CR_pedago", "ip": "10.20.0.20"}], context={"SET_HOSTNAME": "amon1"})
+    assert result["changed"], result
+    vm = result["vm"]
+    assert (vm["state"], vm["lcm_state"], vm["phase"]) == ("ACTIVE", "RUNNING", "running")
+    assert vm["ips"] == ["10.20.0.20"] and vm["nics"][0]["network"] == "CR_pedago"
+    assert vm["host"] == "node1" and vm["attributes"] == {"HAPY_ROLE": "amon"} and vm["labels"] == ["hapy"]
+    assert result["vms"] == [vm]
+    assert result.writes == {"one.template.instantiate": 1}
+    context = dict(vm_record(oned, vm["id"])["TEMPLATE"])["CONTEXT"]
+    assert context["SET_HOSTNAME"] == "amon1" and context["NETWORK"] == "YES"  # merged over the template's
+
+    again = run_module("one_vm", name="amon-1", template="amon", state="running",
+                       attributes={"HAPY_ROLE": "amon"}, labels=["hapy"],
+                       nics=[{"network": "CR_pedago", "ip": "10.20.0.20"}], context={"SET_HOSTNAME": "amon1"})
+    assert again["changed"] is False and again.writes == {}, again.get("diff")
+
+
+def test_state_transitions(run_module, oned):
+    args = {"name": "amon-1", "template": "amon"}
+    vm_id = run_module("one_vm", state="running", **args)["vm"]["id"]
+
+    predicted = run_module("one_vm", check=True, state="poweroff", **args)
+    assert predicted["changes"] == ["state"] and predicted.writes == {}
+    assert predicted["diff"] == {"before": {"name": "amon-1", "state": "running"},
+                                 "after": {"name": "amon-1", "state": "poweroff"}}
+    assert vm_record(oned, vm_id)["STATE"] == 3
+
+    off = run_module("one_vm", state="poweroff", **args)
+    assert off["vm"]["state"] == "POWEROFF" and off.writes == {"one.vm.action": 1}
+    assert run_module("one_vm", state="poweroff", **args).writes == {}
+
+    on = run_module("one_vm", state="running", **args)
+    assert on["vm"]["lcm_state"] == "RUNNING" and on.writes == {"one.vm.action": 1}
+
+    undeployed = run_module("one_vm", state="undeployed", **args)
+    assert undeployed["vm"]["state"] == "UNDEPLOYED" and undeployed["vm"]["phase"] == "undeployed"
+    assert run_module("one_vm", state="undeployed", **args)["changed"] is False
+
+    # undeployed -> poweroff needs it running first: resume, wait RUNNING, poweroff
+    off = run_module("one_vm", state="poweroff", hard=True, **args)
+    assert off["vm"]["state"] == "POWEROFF" and off.writes == {"one.vm.action": 2}
+
+    gone = run_module("one_vm", state="absent", **args)
+    assert gone["changed"] and gone["vm"] == {} and gone["diff"]["before"]["id"] == vm_id
+    assert vm_record(oned, vm_id)["STATE"] == 6  # DONE
+    assert run_module("one_vm", state="absent", **args)["changed"] is False
+
+
+def test_present_leaves_the_run_state_alone(run_module):
+    run_module("one_vm", name="amon-1", template="amon", state="poweroff")
+    result = run_module("one_vm", name="amon-1", template="amon")
+    assert result["changed"] is False and result["vm"]["state"] == "POWEROFF"
+
+
+def test_hold_then_release(run_module, oned):
+    held = run_module("one_vm", name="horus", template="amon", hold=True)
+    assert held["vm"]["state"] == "HOLD" and held["vm"]["phase"] == "hold"
+    assert run_module("one_vm", name="horus", template="amon", hold=True)["changed"] is False
+    released = run_module("one_vm", name="horus", template="amon", state="running")
+    assert released["diff"]["before"]["state"] == "hold"
+    assert released["vm"]["lcm_state"] == "RUNNING" and released.writes == {"one.vm.action": 1}
+
+
+def test_no_wait_then_settle(run_module):
+    started = run_module("one_vm", name="amon-1", template="amon", state="running", wait=False)
+    assert started["vm"]["phase"] == "transient"
+    settled = run_module("one_vm", name="amon-1", template="amon", state="running")
+    assert settled["changed"] is False and settled.writes == {}
+    assert settled["vm"]["lcm_state"] == "RUNNING"
+
+
+def test_user_attributes_update_and_not_applied(run_module):
+    args = {"name": "amon-1", "template": "amon", "state": "running", "attributes": {"HAPY_ROLE": "amon"}}
+    run_module("one_vm", **args)
+    result = run_module("one_vm", **{**args, "attributes": {"HAPY_ROLE": "scribe"}, "memory": 4096,
+                                     "labels": ["hapy"]})
+    assert result["changes"] == ["attributes", "labels"]
+    assert result.writes == {"one.vm.update": 1}
+    assert result["not_applied"] == ["memory"]
+    assert any("memory differs" in w and "only used at creation" in w for w in warnings_of(result))
+    assert result["vm"]["attributes"] == {"HAPY_ROLE": "scribe"} and result["vm"]["labels"] == ["hapy"]
+    assert result["diff"]["after"]["attributes"] == {"HAPY_ROLE": "scribe"}
+
+
+def test_exact_count(run_module, oned):
+    args = {"name": "eleve", "template": "amon", "state": "running"}
+    predicted = run_module("one_vm", check=True, exact_count=2, **args)
+    assert predicted["changed"] and predicted.writes == {} and set(predicted["diff"]["after"]) == {"eleve-1",
+                                                                                                 "eleve-2"}
+    result = run_module("one_vm", exact_count=2, **args)
+    assert [vm["name"] for vm in result["vms"]] == ["eleve-1", "eleve-2"]
+    assert all(vm["lcm_state"] == "RUNNING" for vm in result["vms"])
+    assert len({vm["ips"][0] for vm in result["vms"]}) == 2
+    assert run_module("one_vm", exact_count=2, **args).writes == {}
+
+    fewer = run_module("one_vm", exact_count=1, **args)
+    assert fewer["changed"] and [vm["name"] for vm in fewer["vms"]] == ["eleve-1"]
+    assert fewer.writes == {"one.vm.action": 1} and list(fewer["diff"]["before"]) == ["eleve-2"]
+
+    none = run_module("one_vm", name="eleve", state="absent", exact_count=5)
+    assert none["changed"] and none["vms"] == []
+    assert all(vm["STATE"] == 6 for vm in oned.store.objs("vm").values())
+
+
+def test_wait_timeout_without_host(run_module, oned):
+    oned.store.objs("host").clear()
+    result = run_module("one_vm", name="amon-1", template="amon", state="running", wait_timeout=1)
+    assert result.failed and "timed out after 1s waiting for VM 'amon-1'" in result["msg"], result
+    assert "to be RUNNING" in result["msg"]
+
+
+def test_failure_state_is_named(run_module, oned):
+    vm_id = run_module("one_vm", name="amon-1", template="amon", state="running")["vm"]["id"]
+    vm_record(oned, vm_id).update(LCM_STATE=36)  # BOOT_FAILURE
+    result = run_module("one_vm", name="amon-1", template="amon", state="poweroff")
+    assert result.failed and "BOOT_FAILURE" in result["msg"] and result.writes == {}, result
+
+
+def test_ownership(run_module):
+    result = run_module("one_vm", name="amon-1", template="amon", group="users", permissions="660")
+    assert (result["vm"]["group"], result["vm"]["permissions"]) == ("users", "660")
+    assert run_module("one_vm", name="amon-1", template="amon", group="users", permissions="660").writes == {}
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    ({"name": "x"}, "template"),
+    ({"name": "x", "template": "no-such-template"}, "template"),
+    ({"name": "x", "template": "amon", "hold": True, "state": "running"}, "hold"),
+    ({"name": "x", "template": "amon", "exact_count": -1}, "exact_count"),
+    ({"name": "x", "template": "amon", "nics": [{"network": "nope"}]}, "nics[0].network"),
+    ({"name": "x", "template": "amon", "memory": 0}, "memory"),
+])
+def test_bad_input(run_module, oned, args, field):
+    check_bad_input(run_module, oned, "one_vm", args, field)
+
+
+def test_duplicate_names_fail(run_module, oned):
+    run_module("one_vm", name="dup", template="amon", hold=True)
+    oned.store.objs("vm")[1] = {**vm_record(oned, 0), "ID": 1}
+    quiesce(oned)
+    before = snapshot(oned)
+    result = run_module("one_vm", name="dup", template="amon", state="absent")
+    assert result.failed and "several virtual machines are named 'dup'" in result["msg"]
+    assert snapshot(oned) == before
