@@ -39,6 +39,9 @@ echo ok
 log "molecule base image"
 bash scripts/build-image.sh
 
+log "stand-in OpenNebula apt repository for molecule (.cache/opennebula-repo)"
+bash molecule/resources/opennebula-repo/build.sh
+
 log "podman runtime for this kernel (runc, rlimits), see ../shared/TESTBED.md"
 bash scripts/configure-podman.sh
 
