@@ -274,22 +274,37 @@ def test_users_groups_vdcs_acls(one: pyone.OneServer, oned) -> None:
     assert rule not in [a.ID for a in one.acl.info().ACL]
 
 
-def test_backupjobs(one: pyone.OneServer) -> None:
+def test_backupjobs(one: pyone.OneServer, oned, wait) -> None:
+    vm1 = one.vm.allocate('NAME="a"\nCPU="1"\nMEMORY="64"', True)
+    vm2 = one.vm.allocate('NAME="b"\nCPU="1"\nMEMORY="64"', True)
     bid = one.backupjob.allocate(
-        'NAME="nightly"\nBACKUP_VMS="1,2"\nDATASTORE_ID="100"\nKEEP_LAST="3"\nMODE="INCREMENT"\n'
-        'PRIORITY="60"\nEXECUTION="SEQUENTIAL"\nFS_FREEZE="NONE"\nBACKUP_VOLATILE="NO"\n'
+        f'NAME="nightly"\nBACKUP_VMS="{vm1},{vm2},77"\nDATASTORE_ID="100"\nKEEP_LAST="3"\n'
+        'MODE="increment"\nPRIORITY="60"\nFS_FREEZE="bogus"\n'
         'SCHED_ACTION=[REPEAT="3",DAYS="1",TIME="1700000000",END_TYPE="0"]')
     job = one.backupjob.info(bid)
-    assert (job.NAME, job.PRIORITY, job.OUTDATED_VMS.ID) == ("nightly", 60, [1, 2])
-    assert job.TEMPLATE["KEEP_LAST"] == "3"
-    assert job.TEMPLATE["SCHED_ACTION"]["REPEAT"] == "3"
-    assert job.TEMPLATE["SCHED_ACTION"]["ACTION"] == "backup"
+    assert (job.NAME, job.PRIORITY, job.OUTDATED_VMS.ID, job.UPDATED_VMS.ID) == ("nightly", 60, [], [])
+    tmpl = job.TEMPLATE
+    assert (tmpl["KEEP_LAST"], tmpl["MODE"], tmpl["INCREMENT_MODE"], tmpl["FS_FREEZE"]) == (
+        "3", "INCREMENT", "CBT", "NONE")
+    assert (tmpl["EXECUTION"], tmpl["BACKUP_VOLATILE"], "PRIORITY" in tmpl) == ("SEQUENTIAL", "NO", False)
+    assert tmpl["SCHED_ACTION"]["REPEAT"] == "3" and tmpl["SCHED_ACTION"]["ACTION"] == "backup"
     assert job.SCHED_ACTIONS.ID == [0]
+    assert "SCHED_ACTION" not in one.backupjobpool.info(-2, -1, -1).BACKUPJOB[0].TEMPLATE
+    assert one.vm.info(vm1).BACKUPS.BACKUP_CONFIG.BACKUP_JOB_ID == str(bid)
+    with pytest.raises(pyone.OneInternalException,
+                       match=f"Unable to add VM {vm1} to Backup Job {bid + 1}. It's already in Backup Job {bid}"):
+        one.backupjob.allocate(f'NAME="other"\nBACKUP_VMS="{vm1}"')
     one.backupjob.backup(bid)
+    assert one.backupjob.info(bid).OUTDATED_VMS.ID == [vm1, vm2, 77]
+    with pytest.raises(pyone.OneActionException, match="pending backups in progress"):
+        one.backupjob.backup(bid)
+    job = wait(lambda: one.backupjob.info(bid), lambda j: not j.OUTDATED_VMS.ID)
+    assert (job.UPDATED_VMS.ID, job.ERROR_VMS.ID, job.LAST_BACKUP_TIME > 0) == ([vm1, vm2], [77], True)
+    one.vm.action("terminate", vm2)
+    assert one.backupjob.info(bid).TEMPLATE["BACKUP_VMS"] == f"{vm1},77"
+    one.backupjob.update(bid, f'BACKUP_VMS="{vm1}"', 1)
     job = one.backupjob.info(bid)
-    assert job.UPDATED_VMS.ID == [1, 2] and job.LAST_BACKUP_TIME > 0
-    one.backupjob.update(bid, 'BACKUP_VMS="1,2,3"', 1)
-    assert one.backupjob.info(bid).OUTDATED_VMS.ID == [3]
+    assert (job.UPDATED_VMS.ID, job.ERROR_VMS.ID) == ([vm1], [])
     one.backupjob.rename(bid, "weekly")
     assert [j.NAME for j in one.backupjobpool.info(-2, -1, -1).BACKUPJOB] == ["weekly"]
     one.backupjob.delete(bid)

@@ -10,6 +10,7 @@ Handlers run under the store lock and raise
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -180,9 +181,15 @@ def _update(kind: str) -> Callable:
             raise errors.api("Wrong update type")
         new = parse_template(text)
         field = "USER_TEMPLATE" if kind == "vm" else "TEMPLATE"
+        backup = copy.deepcopy(obj)
         old = obj[field]
         obj[field] = T.merge(old, new) if int(utype) == 1 else new
-        POST_UPDATE.get(kind, lambda o, old: None)(obj, old)
+        try:
+            POST_UPDATE.get(kind, lambda store, o, old: None)(ctx.store, obj, old)
+        except errors.OnedError:
+            obj.clear()
+            obj.update(backup)
+            raise
         return obj["ID"]
     return handler
 
@@ -273,6 +280,13 @@ def _pool_info(kind: str) -> Callable:
 
 DELETE_CHECKS: dict[str, Callable] = {}
 POST_UPDATE: dict[str, Callable] = {}
+DRIVER_HOOKS: dict[str, list] = {}
+
+
+def on_driver_step(store: Store, kind: str, obj: dict, fields: dict) -> None:
+    """Run the hooks registered for an applied driver step (``fields`` just set on ``obj``)."""
+    for hook in DRIVER_HOOKS.get(kind, []):
+        hook(store, obj, fields)
 
 
 def register_generic() -> None:

@@ -42,6 +42,19 @@ def host_vms(store: Store, hid: int) -> list:
             and vm["STATE"] in (ACTIVE, POWEROFF, SUSPENDED)]
 
 
+def backup_vms(tmpl: list) -> list:
+    """VM ids of a backup job's BACKUP_VMS, in order."""
+    return [int(v) for v in (T.get(tmpl, "BACKUP_VMS") or "").split(",") if v.strip().isdigit()]
+
+
+def vm_backup_job(store: Store, vm_id: int, skip: int | None = None) -> int:
+    """Id of the backup job holding a VM (a VM belongs to one job at most), or -1."""
+    for bj in sorted(store.objs("backupjob").values(), key=lambda b: b["ID"]):
+        if bj["ID"] != skip and vm_id in backup_vms(bj["TEMPLATE"]):
+            return bj["ID"]
+    return -1
+
+
 def image_vms(store: Store, iid: int) -> list:
     """VMs with a DISK using an image."""
     return [vm["ID"] for vm in store.objs("vm").values() if vm_alive(vm) and any(
@@ -286,6 +299,12 @@ HISTORY_SHORT = ("OID", "SEQ", "HOSTNAME", "HID", "CID", "DS_ID", "VM_MAD", "TM_
 VM_SHORT_TEMPLATE = ("CPU", "MEMORY", "VCPU", "DISK", "NIC", "NIC_ALIAS", "GRAPHICS")
 
 
+def _vm_backups(store: Store, v: dict) -> str:
+    job = vm_backup_job(store, v["ID"]) if v["STATE"] != DONE else -1
+    config = el("BACKUP_JOB_ID", job) if job != -1 else ""
+    return f"<BACKUPS><BACKUP_CONFIG>{config}</BACKUP_CONFIG><BACKUP_IDS></BACKUP_IDS></BACKUPS>"
+
+
 def r_vm(store: Store, v: dict, full: bool) -> str:
     last_poll = int(time.time()) if v["STATE"] == ACTIVE else 0
     head = owner(v) + (perms(v["PERMS"]) if full else "") + el("LAST_POLL", last_poll)
@@ -301,7 +320,7 @@ def r_vm(store: Store, v: dict, full: bool) -> str:
         body = (head + monitoring + ids("SCHED_ACTIONS", []) + T.to_xml(v["TEMPLATE"])
                 + T.to_xml(v["USER_TEMPLATE"], "USER_TEMPLATE")
                 + f"<HISTORY_RECORDS>{history}</HISTORY_RECORDS>"
-                + "<BACKUPS><BACKUP_CONFIG></BACKUP_CONFIG><BACKUP_IDS></BACKUP_IDS></BACKUPS>")
+                + _vm_backups(store, v))
     else:
         short = [(k, val) for k, val in v["TEMPLATE"] if k in VM_SHORT_TEMPLATE]
         history = ""

@@ -16,9 +16,9 @@ import xmlrpc.server
 from typing import Any, ClassVar
 
 from . import errors
-from .engine import HANDLERS, Ctx
+from .engine import HANDLERS, Ctx, on_driver_step
 from .methods import compute
-from .store import Store, password_hash
+from .store import DRIVEN, Store, password_hash
 
 READ_SUFFIXES = (".info", ".infoextended", ".raftstatus")
 READ_METHODS = frozenset({"one.system.version", "one.system.config", "one.acl.info"})
@@ -134,7 +134,7 @@ class OnedServer:
         with self.store.lock:
             for _ in range(100):
                 busy = False
-                for kind in ("host", "image", "vm"):
+                for kind in DRIVEN:
                     for obj in self.store.objs(kind).values():
                         for entry in obj.get("_SCHED", []):
                             entry[0], busy = 0, True
@@ -146,7 +146,7 @@ class OnedServer:
             self.store.save()
 
     def _advance(self) -> None:
-        self.store.tick(lambda kind, obj, fields: compute.on_change(self.store, kind, obj, fields))
+        self.store.tick(lambda kind, obj, fields: on_driver_step(self.store, kind, obj, fields))
         compute.schedule_pending(self.store)
 
     # ------------------------------------------------------------- dispatch

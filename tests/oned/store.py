@@ -40,6 +40,7 @@ HOST_INIT, HOST_MONITORED, HOST_ERROR, HOST_DISABLED, HOST_OFFLINE = 0, 2, 3, 4,
 # Image states (include/Image.h)
 IMG_READY, IMG_USED, IMG_DISABLED, IMG_LOCKED, IMG_USED_PERS = 1, 2, 3, 4, 8
 
+DRIVEN = ("host", "image", "vm", "backupjob")  # kinds with timed driver steps
 POOL_KEYS = ("user", "group", "vdc", "cluster", "host", "datastore", "vn", "image",
              "template", "vm", "secgroup", "backupjob", "acl")
 
@@ -161,7 +162,7 @@ class Store:
     def tick(self, on_change: Callable[[str, dict, dict], None]) -> None:
         """Apply every due transition; ``on_change(kind, obj, fields)`` is called after each."""
         now = time.time()
-        for kind in ("host", "image", "vm"):
+        for kind in DRIVEN:
             for obj in list(self.objs(kind).values()):
                 sched = obj.get("_SCHED")
                 while sched and sched[0][0] <= now:

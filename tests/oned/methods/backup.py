@@ -1,4 +1,8 @@
-"""Backup jobs."""
+"""Backup jobs (src/vm/BackupJob.cc, src/rm/RequestManagerBackupJob.cc).
+
+``one.backupjob.backup`` marks the job's VMs outdated; one driver step later
+each VM is "backed up" (UPDATED_VMS, or ERROR_VMS when the VM is gone).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from .. import errors
 from .. import template as T
 from ..engine import (
+    DRIVER_HOOKS,
     POST_UPDATE,
     Ctx,
     get,
@@ -16,16 +21,50 @@ from ..engine import (
     parse_template,
     take_name,
 )
-
-
-def _backup_vms(tmpl: list) -> list:
-    return [int(v) for v in (T.get(tmpl, "BACKUP_VMS") or "").split(",") if v.strip().isdigit()]
-
+from ..render import backup_vms, vm_backup_job
+from ..store import DONE, Store
 
 SA_FIELDS = ("ID", "PARENT_ID", "TYPE", "ACTION", "ARGS", "TIME", "REPEAT", "DAYS", "END_TYPE",
              "END_VALUE", "DONE", "MESSAGE", "WARNING")
 SA_DEFAULTS = {"ARGS": "", "REPEAT": "-1", "DAYS": "", "END_TYPE": "-1", "END_VALUE": "-1",
                "DONE": "-1", "MESSAGE": "", "WARNING": "0"}
+
+
+def _choice(tmpl: list, key: str, allowed: tuple, default: str) -> str:
+    value = (T.get(tmpl, key) or "").upper()
+    return value if value in allowed else default
+
+
+def parse_job(store: Store, bj: dict) -> None:
+    """``BackupJob::parse``: normalise the template, check the VMs, trim the VM sets."""
+    tmpl = bj["TEMPLATE"]
+    keep = T.get(tmpl, "KEEP_LAST") or ""
+    T.replace(tmpl, "KEEP_LAST", keep if keep.isdigit() else "0")
+    volatile = (T.get(tmpl, "BACKUP_VOLATILE") or "").upper() in ("YES", "TRUE", "1")
+    T.replace(tmpl, "BACKUP_VOLATILE", "YES" if volatile else "NO")
+    T.replace(tmpl, "FS_FREEZE", _choice(tmpl, "FS_FREEZE", ("NONE", "AGENT", "SUSPEND"), "NONE"))
+    mode = _choice(tmpl, "MODE", ("FULL", "INCREMENT"), "FULL")
+    T.replace(tmpl, "MODE", mode)
+    if mode == "INCREMENT":
+        T.replace(tmpl, "INCREMENT_MODE", _choice(tmpl, "INCREMENT_MODE", ("CBT", "SNAPSHOT"), "CBT"))
+    T.replace(tmpl, "EXECUTION", _choice(tmpl, "EXECUTION", ("SEQUENTIAL", "PARALLEL"), "SEQUENTIAL"))
+    prio = T.get(tmpl, "PRIORITY") or ""
+    if prio.isdigit() and 0 <= int(prio) <= 99:
+        bj["PRIORITY"] = int(prio)
+    T.erase(tmpl, "PRIORITY")
+    vms: list = []
+    for vm_id in backup_vms(tmpl):
+        if not vms or vms[-1] != vm_id:
+            vms.append(vm_id)
+    T.replace(tmpl, "BACKUP_VMS", ",".join(map(str, vms)))
+    T.erase(tmpl, "SCHED_ACTION")
+    for vm_id in vms:
+        other = vm_backup_job(store, vm_id, skip=bj["ID"])
+        if vm_id in store.objs("vm") and other != -1:
+            raise errors.internal(f"Unable to add VM {vm_id} to Backup Job {bj['ID']}. "
+                                  f"It's already in Backup Job {other}")
+    for key in ("UPDATED_VMS", "OUTDATED_VMS", "BACKING_UP_VMS", "ERROR_VMS"):
+        bj[key] = [v for v in bj[key] if v in vms]
 
 
 def _sched_action(ctx: Ctx, vec: dict, old: dict | None = None) -> dict:
@@ -42,55 +81,78 @@ def _sched_action(ctx: Ctx, vec: dict, old: dict | None = None) -> dict:
     return sa
 
 
-def _backupjob_sched(ctx: Ctx, tmpl: list) -> list:
-    return [_sched_action(ctx, vec) for vec in T.erase(tmpl, "SCHED_ACTION") if isinstance(vec, dict)]
-
-
 @method("one.backupjob.allocate")
 def backupjob_allocate(ctx: Ctx, text: str) -> int:
     tmpl = parse_template(text)
     name = take_name(tmpl)
-    prio = T.get(tmpl, "PRIORITY") or "50"
-    if not prio.isdigit() or not 0 <= int(prio) <= 99:
-        raise errors.internal("Wrong PRIORITY value, it must be an integer between 0 and 99")
-    T.erase(tmpl, "PRIORITY")
-    oid = ctx.store.new_id("backupjob")
-    obj = owned_fields(ctx, oid, name)
-    obj.update(PRIORITY=int(prio), LAST_BACKUP_TIME=0, LAST_BACKUP_DURATION=0,
-               SCHED=_backupjob_sched(ctx, tmpl), UPDATED_VMS=[],
-               OUTDATED_VMS=_backup_vms(tmpl), BACKING_UP_VMS=[], ERROR_VMS=[], TEMPLATE=tmpl)
-    return new_obj(ctx, "backupjob", obj)
+    sched = [v for v in T.get_all(tmpl, "SCHED_ACTION") if isinstance(v, dict)]
+    bj = owned_fields(ctx, ctx.store.pools["backupjob"]["next"], name)
+    bj.update(PRIORITY=50, LAST_BACKUP_TIME=0, LAST_BACKUP_DURATION=0, SCHED=[], UPDATED_VMS=[],
+              OUTDATED_VMS=[], BACKING_UP_VMS=[], ERROR_VMS=[], TEMPLATE=tmpl)
+    parse_job(ctx.store, bj)
+    bj["SCHED"] = [_sched_action(ctx, vec) for vec in sched]
+    ctx.store.new_id("backupjob")
+    return new_obj(ctx, "backupjob", bj)
 
 
-def _backupjob_post_update(bj: dict, old: list) -> None:
-    tmpl = bj["TEMPLATE"]
-    prio = T.get(tmpl, "PRIORITY")
-    if prio and prio.isdigit():
-        bj["PRIORITY"] = int(prio)
-    T.erase(tmpl, "PRIORITY")
-    T.erase(tmpl, "SCHED_ACTION")
-    vms = _backup_vms(tmpl)
-    bj["UPDATED_VMS"] = [v for v in bj["UPDATED_VMS"] if v in vms]
-    bj["OUTDATED_VMS"] = [v for v in vms if v not in bj["UPDATED_VMS"]]
+POST_UPDATE["backupjob"] = lambda store, bj, old: parse_job(store, bj)
 
 
-POST_UPDATE["backupjob"] = _backupjob_post_update
-
-
-@method("one.backupjob.backup", "one.backupjob.retry", "one.backupjob.cancel")
-def backupjob_action(ctx: Ctx, bid: int) -> int:
+@method("one.backupjob.backup")
+def backupjob_backup(ctx: Ctx, bid: int) -> int:
     bj = get(ctx, "backupjob", bid)
-    action = ctx.method.rsplit(".", 1)[1]
-    if action == "cancel":
-        bj["OUTDATED_VMS"] = sorted(set(bj["OUTDATED_VMS"]) | set(bj["BACKING_UP_VMS"]))
-        bj["BACKING_UP_VMS"] = []
-        return bj["ID"]
-    vms = _backup_vms(bj["TEMPLATE"]) if action == "backup" else bj["ERROR_VMS"]
-    bj["ERROR_VMS"] = [v for v in bj["ERROR_VMS"] if v not in vms]
-    bj["UPDATED_VMS"] = sorted(set(bj["UPDATED_VMS"]) | set(vms))
-    bj["OUTDATED_VMS"] = [v for v in bj["OUTDATED_VMS"] if v not in vms]
-    bj["LAST_BACKUP_TIME"] = int(time.time())
+    if bj["BACKING_UP_VMS"] or bj["OUTDATED_VMS"]:
+        raise errors.action("Unable to execute Backup Job, pending backups in progress")
+    if T.get(bj["TEMPLATE"], "BACKUP_VMS") is None:
+        raise errors.action("Wrong BACKUP_VMS attribute or not defined")
+    bj.update(ERROR_VMS=[], UPDATED_VMS=[], OUTDATED_VMS=backup_vms(bj["TEMPLATE"]),
+              LAST_BACKUP_TIME=int(time.time()))
+    ctx.store.schedule("backupjob", bj, [{"_RUN": bj["LAST_BACKUP_TIME"]}])
     return bj["ID"]
+
+
+@method("one.backupjob.retry")
+def backupjob_retry(ctx: Ctx, bid: int) -> int:
+    bj = get(ctx, "backupjob", bid)
+    bj["OUTDATED_VMS"] = sorted(set(bj["OUTDATED_VMS"]) | set(bj["ERROR_VMS"]))
+    bj["ERROR_VMS"] = []
+    if bj["OUTDATED_VMS"]:
+        ctx.store.schedule("backupjob", bj, [{"_RUN": int(time.time())}])
+    return bj["ID"]
+
+
+@method("one.backupjob.cancel")
+def backupjob_cancel(ctx: Ctx, bid: int) -> int:
+    bj = get(ctx, "backupjob", bid)
+    bj.update(OUTDATED_VMS=[], BACKING_UP_VMS=[])
+    bj.pop("_SCHED", None)
+    return bj["ID"]
+
+
+def _run_backups(store: Store, bj: dict, fields: dict) -> None:
+    """The backups themselves: every outdated VM ends UPDATED, or ERROR if it is gone."""
+    for vm_id in bj["OUTDATED_VMS"]:
+        vm = store.find("vm", vm_id)
+        target = "UPDATED_VMS" if vm is not None and vm["STATE"] != DONE else "ERROR_VMS"
+        bj[target] = sorted(set(bj[target]) | {vm_id})
+    bj["OUTDATED_VMS"] = []
+    bj["LAST_BACKUP_DURATION"] = max(int(time.time()) - bj["LAST_BACKUP_TIME"], 0)
+    bj.pop("_RUN", None)
+
+
+def _vm_gone(store: Store, vm: dict, fields: dict) -> None:
+    """``BackupJob::remove_vm``: a VM reaching DONE leaves its backup job."""
+    if fields.get("STATE") != DONE:
+        return
+    for bj in store.objs("backupjob").values():
+        vms = backup_vms(bj["TEMPLATE"])
+        if vm["ID"] in vms:
+            T.replace(bj["TEMPLATE"], "BACKUP_VMS", ",".join(str(v) for v in vms if v != vm["ID"]))
+            bj["OUTDATED_VMS"] = [v for v in bj["OUTDATED_VMS"] if v != vm["ID"]]
+
+
+DRIVER_HOOKS.setdefault("backupjob", []).append(_run_backups)
+DRIVER_HOOKS.setdefault("vm", []).append(_vm_gone)
 
 
 @method("one.backupjob.priority")

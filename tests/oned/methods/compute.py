@@ -15,7 +15,19 @@ import time
 
 from .. import errors
 from .. import template as T
-from ..engine import Ctx, check_unique, filter_objs, get, method, new_obj, owned_fields, parse_template, take_name
+from ..engine import (
+    DRIVER_HOOKS,
+    Ctx,
+    check_unique,
+    filter_objs,
+    get,
+    method,
+    new_obj,
+    on_driver_step,
+    owned_fields,
+    parse_template,
+    take_name,
+)
 from ..render import ar_leases, int_to_mac, mac_to_int, render_pool
 from ..store import (
     ACTIVE,
@@ -33,7 +45,6 @@ from ..store import (
     check_name,
 )
 from ..xmlutil import umask_perms
-from .hosts import host_monitored
 
 # Attributes kept in the VM TEMPLATE; everything else goes to USER_TEMPLATE.
 SYSTEM_ATTRS = {
@@ -229,12 +240,8 @@ def schedule_pending(store: Store) -> None:
             deploy(store, vm, host)
 
 
-def on_change(store: Store, kind: str, obj: dict, fields: dict) -> None:
-    """Side effects of an applied driver step."""
-    if kind == "host" and fields.get("STATE") == HOST_MONITORED:
-        host_monitored(store, obj)
-    if kind != "vm":
-        return
+def on_change(store: Store, obj: dict, fields: dict) -> None:
+    """Side effects of an applied VM step (history times, deploy id, end time)."""
     now = int(time.time())
     hist = obj["HISTORY"][-1] if obj["HISTORY"] else None
     if fields.get("LCM_STATE") == 3 and hist is not None:
@@ -259,7 +266,7 @@ def _steps(store: Store, vm: dict, *steps: tuple) -> None:
     vm["PREV_STATE"], vm["PREV_LCM_STATE"] = vm["STATE"], vm["LCM_STATE"]
     first, rest = steps[0], steps[1:]
     vm.update(STATE=first[0], LCM_STATE=first[1])
-    on_change(store, "vm", vm, {"STATE": first[0], "LCM_STATE": first[1]})
+    on_driver_step(store, "vm", vm, {"STATE": first[0], "LCM_STATE": first[1]})
     store.schedule("vm", vm, [{"STATE": s, "LCM_STATE": lcm} for s, lcm in rest])
 
 
@@ -407,3 +414,6 @@ def state_str(vm: dict) -> str:
     if vm["STATE"] == ACTIVE:
         return LCM_STATES.get(vm["LCM_STATE"], str(vm["LCM_STATE"]))
     return VM_STATES[vm["STATE"]]
+
+
+DRIVER_HOOKS.setdefault("vm", []).append(on_change)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from .. import errors
 from ..engine import (
     DELETE_CHECKS,
+    DRIVER_HOOKS,
     HANDLERS,
     Ctx,
     check_unique,
@@ -113,8 +114,10 @@ def host_status(ctx: Ctx, hid: int, status: int) -> int:
     return host["ID"]
 
 
-def host_monitored(store: Store, host: dict) -> None:
+def host_monitored(store: Store, host: dict, fields: dict) -> None:
     """What the dummy IM driver reports on the first monitoring."""
+    if fields.get("STATE") != HOST_MONITORED:
+        return
     host["MONITORED"] = True
     host["LAST_MON"] = int(time.time())
     tmpl = [(k, v) for k, v in host["TEMPLATE"] if k not in HOST_PROBES]
@@ -126,3 +129,6 @@ def host_monitored(store: Store, host: dict) -> None:
 
 HOST_PROBES = ("ARCH", "CPUSPEED", "HOSTNAME", "HYPERVISOR", "MODELNAME", "RESERVED_CPU",
                "RESERVED_MEM")
+
+
+DRIVER_HOOKS.setdefault("host", []).append(host_monitored)

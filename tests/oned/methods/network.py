@@ -22,6 +22,7 @@ from ..engine import (
     take_name,
 )
 from ..render import ar_leases, int_to_mac
+from ..store import Store
 
 BRIDGE_TYPES = {"ovswitch": "openvswitch", "ovswitch_vxlan": "openvswitch",
                 "vcenter": "vcenter_port_groups"}
@@ -129,7 +130,7 @@ def vn_allocate(ctx: Ctx, text: str, cluster_id: int = -1) -> int:
     return new_obj(ctx, "vn", vn)
 
 
-def _vn_post_update(vn: dict, old: list) -> None:
+def _vn_post_update(store: Store, vn: dict, old: list) -> None:
     tmpl = vn["TEMPLATE"]
     for key, field in (("VN_MAD", "VN_MAD"), ("PHYDEV", "PHYDEV"), ("BRIDGE", "BRIDGE"),
                        ("BRIDGE_TYPE", "BRIDGE_TYPE")):

@@ -23,12 +23,7 @@ from ..engine import (
     take_name,
 )
 from ..render import image_state, image_vms
-from ..store import (
-    IMG_DISABLED,
-    IMG_LOCKED,
-    IMG_READY,
-    new_datastore,
-)
+from ..store import IMG_DISABLED, IMG_LOCKED, IMG_READY, Store, new_datastore
 from ..xmlutil import umask_perms
 
 TM_DEFAULTS = {
@@ -69,7 +64,7 @@ def _datastore_delete_check(ctx: Ctx, ds: dict) -> None:
         raise errors.action(f"Datastore {ds['ID']} is not empty.")
 
 
-def _datastore_post_update(ds: dict, old: list) -> None:
+def _datastore_post_update(store: Store, ds: dict, old: list) -> None:
     for key in ("DS_MAD", "TM_MAD"):
         new = T.get(ds["TEMPLATE"], key)
         if new:
