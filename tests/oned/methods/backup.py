@@ -76,7 +76,7 @@ def _sched_action(ctx: Ctx, vec: dict, old: dict | None = None) -> dict:
         sa_id = pool.get("sa_next", 0)
         pool["sa_next"] = sa_id + 1
         old = {**SA_DEFAULTS, "ID": str(sa_id)}
-    sa = {**old, **{k: str(v) for k, v in vec.items() if k in SA_FIELDS}}
+    sa = {**old, **{k: str(v) for k, v in vec.items() if k in SA_FIELDS and k != "ARGS"}}
     sa.update(ID=old["ID"], PARENT_ID="-1", TYPE="BACKUPJOB", ACTION="backup")
     return sa
 
@@ -86,6 +86,13 @@ def backupjob_allocate(ctx: Ctx, text: str) -> int:
     tmpl = parse_template(text)
     name = take_name(tmpl)
     sched = [v for v in T.get_all(tmpl, "SCHED_ACTION") if isinstance(v, dict)]
+    prio = (T.get(tmpl, "PRIORITY") or "").strip()
+    if prio.lstrip("-").isdigit():
+        if not 0 <= int(prio) <= 99:
+            raise errors.internal("Wrong priority value")
+        if not ctx.admin and int(prio) > 50:
+            raise errors.OnedError(errors.AUTHORIZATION,
+                                   f"User [{ctx.uid}] not authorized to perform action on backup job.")
     bj = owned_fields(ctx, ctx.store.pools["backupjob"]["next"], name)
     bj.update(PRIORITY=50, LAST_BACKUP_TIME=0, LAST_BACKUP_DURATION=0, SCHED=[], UPDATED_VMS=[],
               OUTDATED_VMS=[], BACKING_UP_VMS=[], ERROR_VMS=[], TEMPLATE=tmpl)
