@@ -95,3 +95,27 @@ def test_zero_write_calls_for_reads(oned: OnedServer, one: pyone.OneServer) -> N
     one.hostpool.info()
     one.datastorepool.info(-2, -1, -1)
     assert not [m for m, n in oned.calls.items() if is_write(m) and n]
+
+
+def test_authorization_for_regular_users(oned: OnedServer, one: pyone.OneServer) -> None:
+    admin_tmpl = one.template.allocate('NAME="admins"')
+    uid = one.user.allocate("alice", "pw", "core", [])
+    alice = pyone.OneServer(oned.url, session="alice:pw")
+    own = alice.template.allocate('NAME="mine"')  # default ACL: group users may CREATE templates
+    alice.template.update(own, 'A="1"', 1)
+    with pytest.raises(pyone.OneAuthorizationException) as exc:
+        alice.template.info(admin_tmpl, False, False)
+    assert str(exc.value) == (f"[one.template.info] User [{uid}] : Not authorized to perform "
+                              f"USE TEMPLATE [{admin_tmpl}].")
+    assert [t.ID for t in alice.templatepool.info(-2, -1, -1).VMTEMPLATE] == [own]
+    one.template.chmod(admin_tmpl, -1, -1, -1, -1, -1, -1, 1, 0, 0)
+    assert alice.template.info(admin_tmpl, False, False).NAME == "admins"
+    with pytest.raises(pyone.OneAuthorizationException, match=r"MANAGE TEMPLATE \[0\]"):
+        alice.template.rename(admin_tmpl, "x")
+    with pytest.raises(pyone.OneAuthorizationException, match=r"Not authorized to perform CREATE CLUSTER\.$"):
+        alice.cluster.allocate("c")
+    with pytest.raises(pyone.OneAuthorizationException, match=r"ADMIN CLUSTER \[0\]\.$"):
+        alice.vn.allocate('NAME="n"\nVN_MAD="bridge"', -1)
+    one.acl.addrule(f"{0x100000000 | uid:x}", "0x200100000000", "0x4")  # #uid CLUSTER/#0 ADMIN
+    assert alice.vn.allocate('NAME="n"\nVN_MAD="bridge"', -1) == 0
+    assert alice.user.info(-1).NAME == "alice"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from . import errors
 from . import template as T
+from .authz import allowed, require
 from .render import render, render_pool
 from .store import Store, check_name
 from .xmlutil import umask_perms
@@ -140,7 +141,7 @@ def owned_fields(ctx: Ctx, oid: int, name: str) -> dict:
 def cluster_arg(ctx: Ctx, cluster_id: int) -> int:
     """Allocate's cluster argument: -1 means the default cluster 0."""
     cid = 0 if int(cluster_id) == -1 else int(cluster_id)
-    get(ctx, "cluster", cid)
+    require(ctx, "cluster", get(ctx, "cluster", cid), "ADMIN")
     return cid
 
 
@@ -260,6 +261,8 @@ def filter_objs(ctx: Ctx, kind: str, flag: int, start: int, end: int) -> list:
                 continue
             if flag >= 0 and uid != flag:
                 continue
+        if not allowed(ctx, kind, obj, "USE"):
+            continue
         if start != -1 and obj["ID"] < start:
             continue
         if end >= 0 and obj["ID"] > end:

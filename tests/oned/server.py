@@ -15,7 +15,7 @@ import xmlrpc.client
 import xmlrpc.server
 from typing import Any, ClassVar
 
-from . import errors
+from . import authz, errors
 from .engine import HANDLERS, Ctx, on_driver_step
 from .methods import compute
 from .store import DRIVEN, Store, password_hash
@@ -172,6 +172,7 @@ class OnedServer:
             self._advance()
             try:
                 ctx = self._authenticate(method_name, params[0])
+                authz.check_call(ctx, method_name, params[1:])
                 try:
                     result = handler(ctx, *params[1:])
                 except TypeError as exc:

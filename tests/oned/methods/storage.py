@@ -9,6 +9,7 @@ import time
 
 from .. import errors
 from .. import template as T
+from ..authz import require
 from ..engine import (
     DELETE_CHECKS,
     POST_UPDATE,
@@ -84,6 +85,7 @@ IMAGE_TYPES = ["OS", "CDROM", "DATABLOCK", "KERNEL", "RAMDISK", "CONTEXT", "BACK
 def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True) -> int:
     tmpl = parse_template(text)
     ds = get(ctx, "datastore", ds_id)
+    require(ctx, "datastore", ds, "USE")
     if ds["TYPE"] in (1, 3):
         raise errors.allocate("image", "New images can only be allocated in a files or "
                                        "image datastore.")
