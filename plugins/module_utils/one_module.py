@@ -358,7 +358,7 @@ class OneObjectModule:
         result.update(changed=True, diff=diff, changes=sorted(changes))
         if self.module.check_mode:
             return {**result, self.fact_name: self.facts(obj)}
-        own_changes = {k: changes.pop(k) for k in OWNERSHIP_KEYS if k in changes}
+        own_changes = {k: changes.pop(k) for k in OWNERSHIP_KEYS if k in changes and self.ownable}
         if changes:
             self.apply(obj, changes, desired)
         self._apply_ownership(int(obj.ID), own_changes)
