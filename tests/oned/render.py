@@ -103,6 +103,7 @@ def int_to_mac(value: int) -> str:
 
 # ------------------------------------------------------------------ kinds
 def r_user(store: Store, u: dict, full: bool) -> str:
+    """``<USER>`` (with quotas when ``full``)."""
     body = (el("ID", u["ID"]) + el("GID", u["GID"]) + ids("GROUPS", u["GROUPS"])
             + el("GNAME", store.objs("group")[u["GID"]]["NAME"] if u["GID"] in store.objs("group") else "")
             + el("NAME", u["NAME"]) + el("PASSWORD", u["PASSWORD"])
@@ -114,6 +115,7 @@ def r_user(store: Store, u: dict, full: bool) -> str:
 
 
 def r_group(store: Store, g: dict, full: bool) -> str:
+    """``<GROUP>`` (with quotas when ``full``)."""
     users = [u["ID"] for u in store.objs("user").values() if g["ID"] in u["GROUPS"]]
     body = (el("ID", g["ID"]) + el("NAME", g["NAME"]) + T.to_xml(g["TEMPLATE"])
             + ids("USERS", users) + ids("ADMINS", g["ADMINS"]))
@@ -123,6 +125,7 @@ def r_group(store: Store, g: dict, full: bool) -> str:
 
 
 def r_vdc(store: Store, v: dict, full: bool) -> str:
+    """``<VDC>``."""
     def pairs(tag: str, sub: str, key: str, values: list) -> str:
         inner = "".join(f"<{sub}>{el('ZONE_ID', z)}{el(key, i)}</{sub}>" for z, i in values)
         return f"<{tag}>{inner}</{tag}>"
@@ -135,6 +138,7 @@ def r_vdc(store: Store, v: dict, full: bool) -> str:
 
 
 def r_cluster(store: Store, c: dict, full: bool) -> str:
+    """``<CLUSTER>``; members derived from hosts, datastores and networks."""
     cid = c["ID"]
     hosts = [h["ID"] for h in store.objs("host").values() if h["CLUSTER_ID"] == cid]
     dss = [d["ID"] for d in store.objs("datastore").values() if cid in d["CLUSTERS"]]
@@ -144,6 +148,7 @@ def r_cluster(store: Store, c: dict, full: bool) -> str:
 
 
 def r_host(store: Store, h: dict, full: bool) -> str:
+    """``<HOST>`` with HOST_SHARE and MONITORING from the dummy IM."""
     vms = host_vms(store, h["ID"])
     monitored = h.get("MONITORED", False)
     cpu = mem = 0
@@ -176,6 +181,7 @@ def r_host(store: Store, h: dict, full: bool) -> str:
 
 
 def r_datastore(store: Store, d: dict, full: bool) -> str:
+    """``<DATASTORE>``; IMAGES and capacity derived from the images."""
     images = [i for i in store.objs("image").values() if i["DATASTORE_ID"] == d["ID"]]
     used = sum(i["SIZE"] for i in images)
     total = d["TOTAL_MB"]
@@ -188,6 +194,7 @@ def r_datastore(store: Store, d: dict, full: bool) -> str:
 
 
 def r_image(store: Store, i: dict, full: bool) -> str:
+    """``<IMAGE>``; VMS/RUNNING_VMS derived from the VMs' disks."""
     vms = image_vms(store, i["ID"])
     ds = store.objs("datastore").get(i["DATASTORE_ID"], {}).get("NAME", "")
     return ("<IMAGE>" + owner(i) + lock(i.get("LOCK")) + perms(i["PERMS"])
@@ -204,11 +211,13 @@ def r_image(store: Store, i: dict, full: bool) -> str:
 
 
 def r_template(store: Store, t: dict, full: bool) -> str:
+    """``<VMTEMPLATE>``."""
     return ("<VMTEMPLATE>" + owner(t) + lock(t.get("LOCK")) + perms(t["PERMS"])
             + el("REGTIME", t["REGTIME"]) + T.to_xml(t["TEMPLATE"]) + "</VMTEMPLATE>")
 
 
 def r_secgroup(store: Store, s: dict, full: bool) -> str:
+    """``<SECURITY_GROUP>``."""
     return ("<SECURITY_GROUP>" + owner(s) + perms(s["PERMS"]) + ids("UPDATED_VMS", [])
             + ids("OUTDATED_VMS", []) + ids("UPDATING_VMS", []) + ids("ERROR_VMS", [])
             + T.to_xml(s["TEMPLATE"]) + "</SECURITY_GROUP>")
@@ -219,6 +228,7 @@ SA_ORDER = ("ID", "PARENT_ID", "TYPE", "ACTION", "ARGS", "TIME", "REPEAT", "DAYS
 
 
 def r_backupjob(store: Store, b: dict, full: bool) -> str:
+    """``<BACKUPJOB>``; scheduled actions inside TEMPLATE for ``*.info`` only."""
     tmpl = T.to_xml(b["TEMPLATE"])
     if full and b["SCHED"]:
         sched = "".join("<SCHED_ACTION>" + "".join(el(k, sa.get(k, "")) for k in SA_ORDER)
@@ -234,6 +244,7 @@ def r_backupjob(store: Store, b: dict, full: bool) -> str:
 
 
 def r_acl(store: Store, a: dict, full: bool) -> str:
+    """``<ACL>`` with hex fields and the rule string."""
     return ("<ACL>" + el("ID", a["ID"]) + el("USER", f"{a['USER']:x}")
             + el("RESOURCE", f"{a['RESOURCE']:x}") + el("RIGHTS", f"{a['RIGHTS']:x}")
             + el("ZONE", f"{a['ZONE']:x}")
@@ -276,6 +287,7 @@ def _ar_xml(store: Store, vnid: int, ar: dict, full: bool) -> str:
 
 
 def r_vn(store: Store, n: dict, full: bool) -> str:
+    """``<VNET>``; AR_POOL in info (extended) or raw (pool) form."""
     ars = "".join(_ar_xml(store, n["ID"], ar, full) for ar in n["AR_POOL"])
     used = sum(len(ar_leases(store, n["ID"], ar)) for ar in n["AR_POOL"])
     return ("<VNET>" + owner(n) + lock(n.get("LOCK")) + perms(n["PERMS"])
@@ -306,6 +318,7 @@ def _vm_backups(store: Store, v: dict) -> str:
 
 
 def r_vm(store: Store, v: dict, full: bool) -> str:
+    """``<VM>``: full (``*.info``, infoextended) or short (``vmpool.info``) body."""
     last_poll = int(time.time()) if v["STATE"] == ACTIVE else 0
     head = owner(v) + (perms(v["PERMS"]) if full else "") + el("LAST_POLL", last_poll)
     head += el("STATE", v["STATE"]) + el("LCM_STATE", v["LCM_STATE"])

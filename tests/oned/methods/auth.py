@@ -27,6 +27,7 @@ from ..store import (
 @method("one.user.allocate")
 def user_allocate(ctx: Ctx, name: str, password: str, driver: str = "",
                   groups: list | None = None) -> int:
+    """``one.user.allocate(name, password, driver, groups)``: new user id."""
     name = check_name(name)
     check_unique(ctx, "user", name, -1)
     # no group given: the creator's group, or "users" when the creator is in oneadmin
@@ -46,6 +47,7 @@ def user_allocate(ctx: Ctx, name: str, password: str, driver: str = "",
 
 @method("one.user.passwd")
 def user_passwd(ctx: Ctx, uid: int, password: str) -> int:
+    """``one.user.passwd(id, password)``."""
     user = get(ctx, "user", uid)
     user["PASSWORD"] = password_hash(password) if user["AUTH_DRIVER"] == "core" else password
     return user["ID"]
@@ -53,6 +55,7 @@ def user_passwd(ctx: Ctx, uid: int, password: str) -> int:
 
 @method("one.user.chauth")
 def user_chauth(ctx: Ctx, uid: int, driver: str, password: str = "") -> int:
+    """``one.user.chauth(id, driver, password)``."""
     user = get(ctx, "user", uid)
     user["AUTH_DRIVER"] = driver
     if password:
@@ -62,6 +65,7 @@ def user_chauth(ctx: Ctx, uid: int, driver: str, password: str = "") -> int:
 
 @method("one.user.chgrp")
 def user_chgrp(ctx: Ctx, uid: int, gid: int) -> int:
+    """``one.user.chgrp(id, gid)``: new primary group (the old one is left)."""
     user, group = get(ctx, "user", uid), get(ctx, "group", gid)
     old = user["GID"]
     user["GROUPS"] = sorted((set(user["GROUPS"]) - {old}) | {group["ID"]})
@@ -71,6 +75,7 @@ def user_chgrp(ctx: Ctx, uid: int, gid: int) -> int:
 
 @method("one.user.addgroup")
 def user_addgroup(ctx: Ctx, uid: int, gid: int) -> int:
+    """``one.user.addgroup(id, gid)``: secondary group."""
     user, group = get(ctx, "user", uid), get(ctx, "group", gid)
     if group["ID"] in user["GROUPS"]:
         raise errors.action("User is already in this group")
@@ -80,6 +85,7 @@ def user_addgroup(ctx: Ctx, uid: int, gid: int) -> int:
 
 @method("one.user.delgroup")
 def user_delgroup(ctx: Ctx, uid: int, gid: int) -> int:
+    """``one.user.delgroup(id, gid)``: the primary group cannot be removed."""
     user, group = get(ctx, "user", uid), get(ctx, "group", gid)
     if group["ID"] == user["GID"]:
         raise errors.action("Cannot remove user from the primary group")
@@ -91,6 +97,7 @@ def user_delgroup(ctx: Ctx, uid: int, gid: int) -> int:
 
 @method("one.user.enable")
 def user_enable(ctx: Ctx, uid: int, enable: bool) -> int:
+    """``one.user.enable(id, enable)``."""
     user = get(ctx, "user", uid)
     user["ENABLED"] = 1 if enable else 0
     return user["ID"]
@@ -108,6 +115,7 @@ DELETE_CHECKS["user"] = _user_delete_check
 
 @method("one.group.allocate")
 def group_allocate(ctx: Ctx, name: str) -> int:
+    """``one.group.allocate(name)``: new group, also added to the default VDC."""
     name = check_name(name)
     check_unique(ctx, "group", name, -1)
     gid = new_obj(ctx, "group", {"ID": ctx.store.new_id("group"), "NAME": name,
@@ -132,6 +140,7 @@ DELETE_CHECKS["group"] = _group_delete_check
 
 @method("one.group.addadmin")
 def group_addadmin(ctx: Ctx, gid: int, uid: int) -> int:
+    """``one.group.addadmin(gid, uid)``."""
     group, user = get(ctx, "group", gid), get(ctx, "user", uid)
     if group["ID"] not in user["GROUPS"]:
         raise errors.action(f"User {user['ID']} is not part of Group {group['ID']}.")
@@ -144,6 +153,7 @@ def group_addadmin(ctx: Ctx, gid: int, uid: int) -> int:
 
 @method("one.group.deladmin")
 def group_deladmin(ctx: Ctx, gid: int, uid: int) -> int:
+    """``one.group.deladmin(gid, uid)``."""
     group, user = get(ctx, "group", gid), get(ctx, "user", uid)
     if user["ID"] not in group["ADMINS"]:
         raise errors.action(f"User {user['ID']} is not an administrator of Group {group['ID']}.")
@@ -153,6 +163,7 @@ def group_deladmin(ctx: Ctx, gid: int, uid: int) -> int:
 
 @method("one.vdc.allocate")
 def vdc_allocate(ctx: Ctx, text: str) -> int:
+    """``one.vdc.allocate(template)``."""
     tmpl = parse_template(text)
     name = take_name(tmpl)
     check_unique(ctx, "vdc", name, -1)
@@ -163,6 +174,7 @@ def vdc_allocate(ctx: Ctx, text: str) -> int:
 
 @method("one.vdc.addgroup", "one.vdc.delgroup")
 def vdc_group(ctx: Ctx, vid: int, gid: int) -> int:
+    """``one.vdc.addgroup/delgroup(id, gid)``."""
     vdc, group = get(ctx, "vdc", vid), get(ctx, "group", gid)
     if ctx.method.endswith("addgroup"):
         if group["ID"] in vdc["GROUPS"]:
@@ -210,6 +222,7 @@ for _res in VDC_RESOURCES:
 
 @method("one.acl.addrule")
 def acl_addrule(ctx: Ctx, user: str, resource: str, rights: str, zone: str = "") -> int:
+    """``one.acl.addrule(user, resource, rights[, zone])`` (hex strings)."""
     try:
         values = [parse_hex(v) for v in (user, resource, rights)]
         zone_v = parse_hex(zone) if zone not in ("", None) else 0x100000000
@@ -225,6 +238,7 @@ def acl_addrule(ctx: Ctx, user: str, resource: str, rights: str, zone: str = "")
 
 @method("one.acl.delrule")
 def acl_delrule(ctx: Ctx, oid: int) -> int:
+    """``one.acl.delrule(id)``."""
     if ctx.store.objs("acl").pop(int(oid), None) is None:
         raise errors.internal(f"Rule {oid} does not exist")
     return int(oid)
@@ -232,6 +246,7 @@ def acl_delrule(ctx: Ctx, oid: int) -> int:
 
 @method("one.acl.info")
 def acl_info(ctx: Ctx) -> str:
+    """``one.acl.info()``: the ACL_POOL."""
     rules = sorted(ctx.store.objs("acl").values(), key=lambda r: r["ID"])
     return render_pool(ctx.store, "acl", "ACL_POOL", rules)
 

@@ -83,6 +83,7 @@ def _sched_action(ctx: Ctx, vec: dict, old: dict | None = None) -> dict:
 
 @method("one.backupjob.allocate")
 def backupjob_allocate(ctx: Ctx, text: str) -> int:
+    """``one.backupjob.allocate(template)``; SCHED_ACTIONs become scheduled actions."""
     tmpl = parse_template(text)
     name = take_name(tmpl)
     sched = [v for v in T.get_all(tmpl, "SCHED_ACTION") if isinstance(v, dict)]
@@ -107,6 +108,7 @@ POST_UPDATE["backupjob"] = lambda store, bj, old: parse_job(store, bj)
 
 @method("one.backupjob.backup")
 def backupjob_backup(ctx: Ctx, bid: int) -> int:
+    """``one.backupjob.backup(id)`` (``BackupJob::execute``)."""
     bj = get(ctx, "backupjob", bid)
     if bj["BACKING_UP_VMS"] or bj["OUTDATED_VMS"]:
         raise errors.action("Unable to execute Backup Job, pending backups in progress")
@@ -120,6 +122,7 @@ def backupjob_backup(ctx: Ctx, bid: int) -> int:
 
 @method("one.backupjob.retry")
 def backupjob_retry(ctx: Ctx, bid: int) -> int:
+    """``one.backupjob.retry(id)``: failed VMs are outdated again."""
     bj = get(ctx, "backupjob", bid)
     bj["OUTDATED_VMS"] = sorted(set(bj["OUTDATED_VMS"]) | set(bj["ERROR_VMS"]))
     bj["ERROR_VMS"] = []
@@ -130,6 +133,7 @@ def backupjob_retry(ctx: Ctx, bid: int) -> int:
 
 @method("one.backupjob.cancel")
 def backupjob_cancel(ctx: Ctx, bid: int) -> int:
+    """``one.backupjob.cancel(id)``."""
     bj = get(ctx, "backupjob", bid)
     bj.update(OUTDATED_VMS=[], BACKING_UP_VMS=[])
     bj.pop("_SCHED", None)
@@ -164,6 +168,7 @@ DRIVER_HOOKS.setdefault("vm", []).append(_vm_gone)
 
 @method("one.backupjob.priority")
 def backupjob_priority(ctx: Ctx, bid: int, priority: int) -> int:
+    """``one.backupjob.priority(id, priority)``."""
     if not 0 <= int(priority) <= 99:
         raise errors.action("Wrong priority value")
     bj = get(ctx, "backupjob", bid)
@@ -180,6 +185,7 @@ def _sched_vector(text: str, code: int) -> dict:
 
 @method("one.backupjob.schedadd")
 def backupjob_schedadd(ctx: Ctx, bid: int, text: str) -> int:
+    """``one.backupjob.schedadd(id, template)``: new scheduled action id."""
     bj = get(ctx, "backupjob", bid)
     sa = _sched_action(ctx, _sched_vector(text, errors.ACTION))
     bj["SCHED"].append(sa)
@@ -188,6 +194,7 @@ def backupjob_schedadd(ctx: Ctx, bid: int, text: str) -> int:
 
 @method("one.backupjob.scheddelete")
 def backupjob_scheddelete(ctx: Ctx, bid: int, sa_id: int) -> int:
+    """``one.backupjob.scheddelete(id, sched_id)``."""
     bj = get(ctx, "backupjob", bid)
     kept = [sa for sa in bj["SCHED"] if sa["ID"] != str(int(sa_id))]
     if len(kept) == len(bj["SCHED"]):
@@ -198,6 +205,7 @@ def backupjob_scheddelete(ctx: Ctx, bid: int, sa_id: int) -> int:
 
 @method("one.backupjob.schedupdate")
 def backupjob_schedupdate(ctx: Ctx, bid: int, sa_id: int, text: str) -> int:
+    """``one.backupjob.schedupdate(id, sched_id, template)``."""
     bj = get(ctx, "backupjob", bid)
     vec = _sched_vector(text, errors.INTERNAL)
     for i, sa in enumerate(bj["SCHED"]):

@@ -195,6 +195,7 @@ def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
 
 @method("one.vm.allocate")
 def vm_allocate(ctx: Ctx, text: str, hold: bool = False) -> int:
+    """``one.vm.allocate(template[, hold])``."""
     return create_vm(ctx, parse_template(text), bool(hold))
 
 
@@ -341,6 +342,7 @@ VM_ACTIONS = ("terminate", "terminate-hard", "undeploy", "undeploy-hard", "hold"
 
 @method("one.vm.action")
 def vm_action(ctx: Ctx, action: str, vid: int) -> int:
+    """``one.vm.action(action, id)``."""
     vm = get(ctx, "vm", vid)
     if action not in VM_ACTIONS:
         raise errors.action(f'Action "{action}" is not supported')
@@ -354,6 +356,7 @@ def vm_action(ctx: Ctx, action: str, vid: int) -> int:
 @method("one.vm.deploy")
 def vm_deploy(ctx: Ctx, vid: int, hid: int, enforce: bool = False, ds_id: int = -1,
               *_nics: object) -> int:
+    """``one.vm.deploy(id, host, enforce, ds[, nics])``: deploy now, as the scheduler would."""
     vm = get(ctx, "vm", vid)
     host = get(ctx, "host", hid)
     if vm["STATE"] not in (PENDING, HOLD):
@@ -365,6 +368,7 @@ def vm_deploy(ctx: Ctx, vid: int, hid: int, enforce: bool = False, ds_id: int = 
 
 @method("one.template.allocate")
 def template_allocate(ctx: Ctx, text: str) -> int:
+    """``one.template.allocate(template)``."""
     tmpl = parse_template(text)
     name = take_name(tmpl)
     check_unique(ctx, "template", name, ctx.uid)
@@ -376,6 +380,7 @@ def template_allocate(ctx: Ctx, text: str) -> int:
 
 @method("one.template.clone")
 def template_clone(ctx: Ctx, tid: int, name: str, recursive: bool = False) -> int:
+    """``one.template.clone(id, name[, recursive])``."""
     src = get(ctx, "template", tid)
     name = check_name(name)
     check_unique(ctx, "template", name, ctx.uid)
@@ -388,6 +393,7 @@ def template_clone(ctx: Ctx, tid: int, name: str, recursive: bool = False) -> in
 @method("one.template.instantiate")
 def template_instantiate(ctx: Ctx, tid: int, name: str = "", hold: bool = False,
                          extra: str = "", persistent: bool = False) -> int:
+    """``one.template.instantiate(id, name, hold, extra, persistent)``: new VM id."""
     src = get(ctx, "template", tid)
     tmpl = [(k, v) for k, v in src["TEMPLATE"]]
     if extra:
@@ -400,6 +406,7 @@ def template_instantiate(ctx: Ctx, tid: int, name: str = "", hold: bool = False,
 @method("one.vmpool.info", "one.vmpool.infoextended")
 def vmpool_info(ctx: Ctx, flag: int = -2, start: int = -1, end: int = -1,
                 state: int = -1, *_query: object) -> str:
+    """``one.vmpool.info/infoextended(filter, start, end, state)``."""
     state = int(state)
     if state < -2 or state > 11:
         raise errors.api("Incorrect filter_flag, state")

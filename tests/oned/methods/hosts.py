@@ -30,6 +30,7 @@ from ..store import (
 
 @method("one.cluster.allocate")
 def cluster_allocate(ctx: Ctx, name: str) -> int:
+    """``one.cluster.allocate(name)``."""
     name = check_name(name)
     check_unique(ctx, "cluster", name, -1)
     return new_obj(ctx, "cluster", {"ID": ctx.store.new_id("cluster"), "NAME": name,
@@ -72,6 +73,7 @@ for _kind, _word in (("host", "host"), ("datastore", "datastore"), ("vn", "vnet"
 
 @method("one.host.allocate")
 def host_allocate(ctx: Ctx, name: str, im_mad: str, vm_mad: str, cluster_id: int = -1) -> int:
+    """``one.host.allocate(name, im_mad, vm_mad, cluster_id)``: INIT, then MONITORED."""
     cid = cluster_arg(ctx, cluster_id)
     name = check_name(name)
     if not im_mad:
@@ -97,6 +99,7 @@ DELETE_CHECKS["host"] = _host_delete_check
 
 @method("one.host.status")
 def host_status(ctx: Ctx, hid: int, status: int) -> int:
+    """``one.host.status(id, status)``: 0 enable, 1 disable, 2 offline."""
     host = get(ctx, "host", hid)
     status = int(status)
     if status not in (0, 1, 2):

@@ -80,6 +80,7 @@ def _vlan(tmpl: list, key: str, auto_key: str) -> tuple[str, bool]:
 
 @method("one.vn.allocate")
 def vn_allocate(ctx: Ctx, text: str, cluster_id: int = -1) -> int:
+    """``one.vn.allocate(template, cluster_id)`` (``VirtualNetwork::insert``)."""
     tmpl = parse_template(text)
     cid = cluster_arg(ctx, cluster_id)
     name = take_name(tmpl, "No NAME in template for Virtual Network.")
@@ -167,6 +168,7 @@ def _ar_vector(text: str) -> dict:
 
 @method("one.vn.add_ar")
 def vn_add_ar(ctx: Ctx, vid: int, text: str) -> int:
+    """``one.vn.add_ar(id, template)``: AR ids keep growing, never reused."""
     vn = get(ctx, "vn", vid)
     vec = _ar_vector(text)
     try:
@@ -180,6 +182,7 @@ def vn_add_ar(ctx: Ctx, vid: int, text: str) -> int:
 
 @method("one.vn.rm_ar", "one.vn.rm_ar_force")
 def vn_rm_ar(ctx: Ctx, vid: int, ar_id: int) -> int:
+    """``one.vn.rm_ar(id, ar_id)`` (``rm_ar_force`` ignores used leases)."""
     vn = get(ctx, "vn", vid)
     ar = next((a for a in vn["AR_POOL"] if a["AR_ID"] == str(int(ar_id))), None)
     if ar is None:
@@ -192,6 +195,7 @@ def vn_rm_ar(ctx: Ctx, vid: int, ar_id: int) -> int:
 
 @method("one.vn.update_ar")
 def vn_update_ar(ctx: Ctx, vid: int, text: str) -> int:
+    """``one.vn.update_ar(id, template)`` (``AddressRange::update_attributes``)."""
     vn = get(ctx, "vn", vid)
     vec = _ar_vector(text)
     if not re.fullmatch(r"\d+", str(vec.get("AR_ID", "")).strip()):
@@ -219,6 +223,7 @@ def vn_update_ar(ctx: Ctx, vid: int, text: str) -> int:
 
 @method("one.secgroup.allocate")
 def secgroup_allocate(ctx: Ctx, text: str) -> int:
+    """``one.secgroup.allocate(template)``."""
     tmpl = parse_template(text)
     name = take_name(tmpl)
     check_unique(ctx, "secgroup", name, ctx.uid)

@@ -38,6 +38,7 @@ TM_DEFAULTS = {
 
 @method("one.datastore.allocate")
 def datastore_allocate(ctx: Ctx, text: str, cluster_id: int = -1) -> int:
+    """``one.datastore.allocate(template, cluster_id)``."""
     tmpl = parse_template(text)
     cid = cluster_arg(ctx, cluster_id)
     name = take_name(tmpl)
@@ -83,6 +84,7 @@ IMAGE_TYPES = ["OS", "CDROM", "DATABLOCK", "KERNEL", "RAMDISK", "CONTEXT", "BACK
 
 @method("one.image.allocate")
 def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True) -> int:
+    """``one.image.allocate(template, ds_id[, check_capacity])``: LOCKED, then READY."""
     tmpl = parse_template(text)
     ds = get(ctx, "datastore", ds_id)
     require(ctx, "datastore", ds, "USE")
@@ -150,6 +152,7 @@ IMAGE_STATES = ["INIT", "READY", "USED", "DISABLED", "LOCKED", "ERROR", "CLONE",
 
 @method("one.image.persistent")
 def image_persistent(ctx: Ctx, iid: int, persistent: bool) -> int:
+    """``one.image.persistent(id, persistent)``."""
     img = get(ctx, "image", iid)
     if img["TYPE"] in (3, 4, 5):
         raise errors.action("KERNEL, RAMDISK and CONTEXT must be non-persistent")
@@ -166,6 +169,7 @@ def image_persistent(ctx: Ctx, iid: int, persistent: bool) -> int:
 
 @method("one.image.enable")
 def image_enable(ctx: Ctx, iid: int, enable: bool) -> int:
+    """``one.image.enable(id, enable)``."""
     img = get(ctx, "image", iid)
     state = image_state(ctx.store, img)
     if state not in (IMG_READY, IMG_DISABLED, 5):
@@ -178,6 +182,7 @@ def image_enable(ctx: Ctx, iid: int, enable: bool) -> int:
 
 @method("one.image.chtype")
 def image_chtype(ctx: Ctx, iid: int, itype: str) -> int:
+    """``one.image.chtype(id, type)``."""
     img = get(ctx, "image", iid)
     new = itype.upper()
     disk_like, file_like = {"OS", "DATABLOCK", "CDROM"}, {"KERNEL", "RAMDISK", "CONTEXT"}

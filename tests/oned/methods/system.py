@@ -11,11 +11,13 @@ from ..engine import (
 
 @method("one.system.version")
 def system_version(ctx: Ctx) -> str:
+    """``one.system.version()``."""
     return ctx.store.version
 
 
 @method("one.system.config")
 def system_config(ctx: Ctx) -> str:
+    """``one.system.config()``: a few oned.conf values."""
     return ("<OPENNEBULA_CONFIGURATION><DEFAULT_UMASK>177</DEFAULT_UMASK>"
             "<MAC_PREFIX>02:00</MAC_PREFIX><PORT>2633</PORT>"
             "<VM_SUBMIT_ON_HOLD>NO</VM_SUBMIT_ON_HOLD></OPENNEBULA_CONFIGURATION>")
@@ -28,6 +30,7 @@ ZONE_XML = ("<ZONE><ID>0</ID><NAME>OpenNebula</NAME><STATE>0</STATE><TEMPLATE>"
 
 @method("one.zone.info")
 def zone_info(ctx: Ctx, zid: int, *_flags: object) -> str:
+    """``one.zone.info(id)``: the local zone 0."""
     if int(zid) != 0:
         raise errors.no_exists("zone", int(zid))
     return ZONE_XML
@@ -35,6 +38,7 @@ def zone_info(ctx: Ctx, zid: int, *_flags: object) -> str:
 
 @method("one.zonepool.info")
 def zonepool_info(ctx: Ctx) -> str:
+    """``one.zonepool.info()``."""
     return f"<ZONE_POOL>{ZONE_XML}</ZONE_POOL>"
 
 
