@@ -238,7 +238,8 @@ def test_images(one: pyone.OneServer, wait, tmp_path) -> None:
     assert one.image.info(blank).STATE == 3
     with pytest.raises(pyone.OneException, match="New images can only be allocated"):
         one.image.allocate('NAME="x"\nSIZE="1"\nTYPE="DATABLOCK"', 0)
-    with pytest.raises(pyone.OneInternalException, match="NAME is already taken by IMAGE"):
+    taken = r"^\[one.image.allocate\] Error allocating a new image. NAME is already taken by IMAGE \d+\.$"
+    with pytest.raises(pyone.OneException, match=taken):  # ALLOCATE (0x4000): no pyone class
         one.image.allocate('NAME="data"\nTYPE="DATABLOCK"\nSIZE="1"', 1)
 
 

@@ -105,18 +105,10 @@ def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True)
     if check_capacity and size_mb > ds["TOTAL_MB"] - used:
         raise errors.action("Not enough space in datastore")
     T.replace(tmpl, "SIZE", str(size_mb))
-    name = take_name(tmpl)
-    check_unique(ctx, "image", name, ctx.uid)
-    itype = (T.get(tmpl, "TYPE") or ("CONTEXT" if ds["TYPE"] == 2 else "OS")).upper()
-    if itype not in IMAGE_TYPES:
-        raise errors.internal(f"Unknown type {itype}")
-    source = T.get(tmpl, "SOURCE") or ""
-    if not source and not path and itype not in ("DATABLOCK", "OS"):
-        raise errors.internal("No PATH nor SOURCE in template.")
-    if source and path:
-        raise errors.internal("Template malformed, PATH and SOURCE are mutually exclusive.")
-    if itype in ("OS", "DATABLOCK", "CDROM") and T.get(tmpl, "DEV_PREFIX") is None:
-        tmpl.append(("DEV_PREFIX", "hd" if itype == "CDROM" else "sd"))
+    try:  # ImagePool::allocate / Image::insert failures are ALLOCATE errors
+        name, itype, path = _image_insert_checks(ctx, tmpl, ds, path)
+    except errors.OnedError as exc:
+        raise errors.allocate("image", exc.message) from exc
     T.erase(tmpl, "TYPE")
     persistent = (T.get(tmpl, "PERSISTENT") or "").upper() in ("YES", "TRUE", "1")
     T.erase(tmpl, "PERSISTENT")
@@ -136,6 +128,23 @@ def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True)
         source = img["SOURCE"]
     ctx.store.schedule("image", img, [{"STATE": IMG_READY, "SOURCE": source}])
     return new_obj(ctx, "image", img)
+
+
+def _image_insert_checks(ctx: Ctx, tmpl: list, ds: dict, path: str) -> tuple[str, str, str]:
+    """NAME, TYPE, PATH/SOURCE rules of ``ImagePool::allocate`` and ``Image::insert``."""
+    name = take_name(tmpl)
+    check_unique(ctx, "image", name, ctx.uid)
+    itype = (T.get(tmpl, "TYPE") or ("CONTEXT" if ds["TYPE"] == 2 else "OS")).upper()
+    if itype not in IMAGE_TYPES:
+        raise errors.internal(f"Unknown type {itype}")
+    source = T.get(tmpl, "SOURCE") or ""
+    if not source and not path and itype not in ("DATABLOCK", "OS"):
+        raise errors.internal("No PATH nor SOURCE in template.")
+    if source and path:
+        raise errors.internal("Template malformed, PATH and SOURCE are mutually exclusive.")
+    if itype in ("OS", "DATABLOCK", "CDROM") and T.get(tmpl, "DEV_PREFIX") is None:
+        tmpl.append(("DEV_PREFIX", "hd" if itype == "CDROM" else "sd"))
+    return name, itype, path
 
 
 def _image_delete_check(ctx: Ctx, img: dict) -> None:
