@@ -359,8 +359,10 @@ def vm_deploy(ctx: Ctx, vid: int, hid: int, enforce: bool = False, ds_id: int = 
     """``one.vm.deploy(id, host, enforce, ds[, nics])``: deploy now, as the scheduler would."""
     vm = get(ctx, "vm", vid)
     host = get(ctx, "host", hid)
-    if vm["STATE"] not in (PENDING, HOLD):
+    if vm["STATE"] not in (PENDING, HOLD, STOPPED, UNDEPLOYED):
         raise errors.action(f"Deploy action is not available for state {state_str(vm)}")
+    if vm["STATE"] in (STOPPED, UNDEPLOYED):
+        vm["RESUME_FROM"] = vm["STATE"]
     vm.pop("_SCHED", None)
     deploy(ctx.store, vm, host)
     return vm["ID"]
