@@ -95,33 +95,49 @@ def _nic(ctx: Ctx, vm_id: int, nic_id: int, vec: dict) -> dict:
         raise errors.internal(f"User {ctx.uid} does not own a network with name: "
                               f"{nic.get('NETWORK')} . Set NETWORK_UNAME or NETWORK_UID of "
                               f"owner in NIC.")
-    lease = None
-    for ar in vn["AR_POOL"]:
-        taken = ar_leases(ctx.store, vn["ID"], ar)
-        wanted_ip = nic.get("IP")
-        for idx in range(int(ar["SIZE"])):
-            if idx in taken:
-                continue
-            if wanted_ip and ("IP" not in ar or str(ipaddress.IPv4Address(ar["IP"]) + idx) != wanted_ip):
-                continue
-            lease = (ar, idx)
-            break
-        if lease:
-            break
+    if sum(bool(nic.get(k)) for k in ("IP", "IP6", "MAC")) > 1:
+        raise errors.internal(f"Cannot get IP/MAC lease from virtual network {vn['ID']}.")
+    lease = _lease(ctx, vn, nic.get("IP"), nic.get("MAC"))
     if lease is None:
         raise errors.internal(f"Cannot get IP/MAC lease from virtual network {vn['ID']}.")
     ar, idx = lease
+    sgs = {int(x) for x in (nic.get("SECURITY_GROUPS", "") + ","
+                            + (T.get(vn["TEMPLATE"], "SECURITY_GROUPS") or "") + ","
+                            + ar.get("SECURITY_GROUPS", "")).split(",") if x.strip().isdigit()}
     nic.update(AR_ID=ar["AR_ID"], BRIDGE=vn["BRIDGE"], BRIDGE_TYPE=vn["BRIDGE_TYPE"],
+               CLUSTER_ID=",".join(map(str, sorted(vn["CLUSTERS"]))),
                MAC=int_to_mac(mac_to_int(ar["MAC"]) + idx), NAME=f"NIC{nic_id}",
                NETWORK=vn["NAME"], NETWORK_ID=str(vn["ID"]), NETWORK_UNAME=vn["UNAME"],
-               SECURITY_GROUPS=T.get(vn["TEMPLATE"], "SECURITY_GROUPS") or "0",
-               TARGET=f"one-{vm_id}-{nic_id}", VN_MAD=vn["VN_MAD"])
+               SECURITY_GROUPS=",".join(map(str, sorted(sgs))), VN_MAD=vn["VN_MAD"])
+    nic.setdefault("TARGET", f"one-{vm_id}-{nic_id}")
     if "IP" in ar:
         nic["IP"] = str(ipaddress.IPv4Address(ar["IP"]) + idx)
-    for key in ("PHYDEV", "VLAN_ID"):
+    for key in ("PHYDEV", "VLAN_ID", "OUTER_VLAN_ID"):
         if vn[key]:
             nic[key] = str(vn[key])
     return nic
+
+
+def _lease(ctx: Ctx, vn: dict, ip: str | None, mac: str | None) -> tuple | None:
+    """First free address of the network (or the requested IP/MAC): (AR, index)."""
+    for ar in vn["AR_POOL"]:
+        taken = ar_leases(ctx.store, vn["ID"], ar)
+        size = int(ar["SIZE"])
+        if ip or mac:
+            if ip and "IP" not in ar:
+                continue
+            try:
+                idx = (int(ipaddress.IPv4Address(ip)) - int(ipaddress.IPv4Address(ar["IP"])) if ip
+                       else mac_to_int(mac) - mac_to_int(ar["MAC"]))
+            except ValueError:
+                continue
+            if 0 <= idx < size and idx not in taken:
+                return ar, idx
+            continue
+        idx = next((i for i in range(size) if i not in taken), None)
+        if idx is not None:
+            return ar, idx
+    return None
 
 
 def _disk(ctx: Ctx, disk_id: int, vec: dict) -> dict:
