@@ -71,6 +71,7 @@ options:
     elements: str
 extends_documentation_fragment:
   - eole.hapy.one_connection
+  - eole.hapy.one_ownership
 notes:
   - Runs on the host that reaches the OpenNebula XML-RPC endpoint (usually the controller); needs C(pyone).
   - Removing an address range that has leases in use fails with OpenNebula's own error.
@@ -154,6 +155,18 @@ vnet:
       type: list
       elements: str
       sample: [hapy-9740001a]
+    owner:
+      description: Owner of the network (user name).
+      type: str
+      sample: oneadmin
+    group:
+      description: Group of the network, e.g. the group of the school's VDC.
+      type: str
+      sample: etb_9740001a
+    permissions:
+      description: Permissions in octal form (owner, group, others; USE=4, MANAGE=2, ADMIN=1).
+      type: str
+      sample: "640"
 changes:
   description: The keys of the declaration that differed (C(template), C(address_ranges), C(clusters)).
   returned: when changed and the network existed
@@ -177,6 +190,7 @@ from ansible_collections.eole.hapy.plugins.module_utils.one_module import (
     OneObjectModule,
     element_dict,
     id_list,
+    owner_facts,
     template_with_fields,
     update_template,
 )
@@ -192,6 +206,7 @@ class VnetModule(OneObjectModule):
     kind = KINDS["vn"]
     references = {"clusters": "cluster"}
     fact_name = "vnet"
+    ownable = True
     argument_spec = {
         "vn_mad": {"type": "str", "choices": ["bridge", "802.1Q", "vxlan", "ovswitch", "ovswitch_vxlan", "fw",
                                               "ebtables", "dummy"]},
@@ -272,6 +287,7 @@ class VnetModule(OneObjectModule):
             "address_ranges": current["address_ranges"],
             "cluster_ids": id_list(obj.CLUSTERS),
             **({"clusters": current["clusters"]} if "clusters" in current else {}),
+            **owner_facts(obj),
         }
 
     def same(self, key: str, desired: Any, current: Any) -> bool:
