@@ -328,3 +328,9 @@ def test_backupjob_scheduled_actions(one: pyone.OneServer) -> None:
         one.backupjob.scheddelete(bid, sa)
     one.backupjob.priority(bid, 10)
     assert one.backupjob.info(bid).PRIORITY == 10
+
+
+def test_failed_allocation_consumes_no_id(one: pyone.OneServer) -> None:
+    with pytest.raises(pyone.OneInternalException, match="PHYDEV is mandatory"):
+        one.vn.allocate('NAME="v"\nVN_MAD="802.1Q"\nVLAN_ID="7"', -1)
+    assert one.vn.allocate('NAME="v"\nVN_MAD="802.1Q"\nVLAN_ID="7"\nPHYDEV="eth1"', -1) == 0

@@ -9,6 +9,7 @@ namespace: ``sim.calls``, ``sim.reset_calls`` and ``sim.settle``.
 from __future__ import annotations
 
 import collections
+import copy
 import socketserver
 import threading
 import xmlrpc.client
@@ -170,6 +171,8 @@ class OnedServer:
             raise xmlrpc.client.Fault(-501, "Type mismatch: expected a session string")
         with self.store.lock:
             self._advance()
+            write = is_write(method_name)
+            before = copy.deepcopy(self.store.pools) if write else None
             try:
                 ctx = self._authenticate(method_name, params[0])
                 authz.check_call(ctx, method_name, params[1:])
@@ -177,9 +180,13 @@ class OnedServer:
                     result = handler(ctx, *params[1:])
                 except TypeError as exc:
                     raise xmlrpc.client.Fault(-501, f"Type mismatch: {exc}") from exc
-            except errors.OnedError as err:
+            except (errors.OnedError, xmlrpc.client.Fault) as err:
+                if before is not None:  # a failed request leaves nothing behind (ids included)
+                    self.store.pools = before
+                if isinstance(err, xmlrpc.client.Fault):
+                    raise
                 return [False, f"[{method_name}] {err.message}", err.code, err.resp_id, I8(-1)]
-            if is_write(method_name):
+            if write:
                 self.store.save()
         return [True, result, 0]
 

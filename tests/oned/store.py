@@ -95,6 +95,7 @@ class Store:
         """Write the JSON state file, if any (atomic rename)."""
         if not self.state_file:
             return
+        os.makedirs(os.path.dirname(os.path.abspath(self.state_file)), exist_ok=True)
         tmp = f"{self.state_file}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({"pools": self.pools}, fh)
