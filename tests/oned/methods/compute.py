@@ -221,14 +221,18 @@ def _set(vm: dict, state: int, lcm: int) -> dict:
 
 
 def _requirements_ok(vm: dict, host: dict) -> bool:
+    """Cluster of the VM's networks, then a simple reading of SCHED_REQUIREMENTS: ``|`` of ``&``
+    of ``ID``/``HOSTNAME``/``NAME``/``CLUSTER_ID`` equalities (other terms are ignored)."""
     if host["CLUSTER_ID"] not in vm.get("CLUSTERS", [host["CLUSTER_ID"]]):
         return False
     req = T.get(vm["USER_TEMPLATE"], "SCHED_REQUIREMENTS") or ""
-    for key, val in re.findall(r'\b(ID|HOSTNAME|NAME|CLUSTER_ID)\s*=\s*"?([^"&|)\s]+)"?', req):
-        field = {"HOSTNAME": "NAME"}.get(key, key)
-        if str(host[field]) != val:
-            return False
-    return True
+    if not req.strip():
+        return True
+    for alternative in req.split("|"):
+        terms = re.findall(r'\b(ID|HOSTNAME|NAME|CLUSTER_ID)\s*=\s*"?([^"&|)\s]+)"?', alternative)
+        if all(str(host[{"HOSTNAME": "NAME"}.get(key, key)]) == val for key, val in terms):
+            return True
+    return False
 
 
 def deploy(store: Store, vm: dict, host: dict) -> None:
