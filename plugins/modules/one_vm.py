@@ -68,6 +68,7 @@ options:
       - Number of identical VMs C(<name>-1) ... C(<name>-N) to have. Missing ones are created, those with a higher
         index are terminated. With O(state=absent), every C(<name>-<index>) VM is terminated.
     type: int
+    aliases: [count]
   wait:
     description:
       - Wait until each VM reaches the declared state (C(RUNNING), C(POWEROFF), C(UNDEPLOYED), or C(DONE) for
@@ -361,7 +362,7 @@ class VmModule(OneObjectModule):
         "labels": {"type": "list", "elements": "str"},
         "hold": {"type": "bool", "default": False},
         "hard": {"type": "bool", "default": False},
-        "exact_count": {"type": "int"},
+        "exact_count": {"type": "int", "aliases": ["count"]},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 300},
     }

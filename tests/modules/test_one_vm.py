@@ -117,7 +117,7 @@ def test_exact_count(run_module, oned):
     predicted = run_module("one_vm", check=True, exact_count=2, **args)
     assert predicted["changed"] and predicted.writes == {} and set(predicted["diff"]["after"]) == {"eleve-1",
                                                                                                  "eleve-2"}
-    result = run_module("one_vm", exact_count=2, **args)
+    result = run_module("one_vm", count=2, **args)
     assert [vm["name"] for vm in result["vms"]] == ["eleve-1", "eleve-2"]
     assert all(vm["lcm_state"] == "RUNNING" for vm in result["vms"])
     assert len({vm["ips"][0] for vm in result["vms"]}) == 2
