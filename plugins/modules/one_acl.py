@@ -12,8 +12,11 @@ module: one_acl
 short_description: Manage an OpenNebula ACL rule given in OpenNebula's string form
 description:
   - Declarative management of one OpenNebula ACL rule (C(one.acl.addrule), C(one.acl.delrule)).
-  - 'The rule is written as C(oneacl) shows it, C(<user> <resources>/<target> <rights> [<zone>]), for example C(@100 VM+NET+IMAGE+TEMPLATE/* CREATE #0) or C(#5 HOST+VM/@100 USE+MANAGE #0). It is parsed into the hexadecimal arguments C(one.acl.addrule) takes; the rule is present when an ACL with exactly those values exists.'
-  - Besides ids, users, groups and clusters may be named, C(#admin-9740001a), C(@etb_9740001a), C(%hapy-9740001a), and, when the rule names one resource type, the target object too, C(NET/#CR_pedago).
+  - 'The rule is written as C(oneacl) shows it, C(<user> <resources>/<target> <rights> [<zone>]), for example C(@100
+    VM+NET+IMAGE+TEMPLATE/* CREATE #0) or C(#5 HOST+VM/@100 USE+MANAGE #0). It is parsed into the hexadecimal
+    arguments C(one.acl.addrule) takes; the rule is present when an ACL with exactly those values exists.'
+  - Besides ids, users, groups and clusters may be named, C(#admin-9740001a), C(@etb_9740001a), C(%hapy-9740001a),
+    and, when the rule names one resource type, the target object too, C(NET/#CR_pedago).
   - A second run with the same arguments makes no write call. Check mode predicts the change.
 version_added: 0.1.0
 author: eole.hapy contributors
@@ -22,8 +25,11 @@ options:
     description:
       - The rule, C(<user> <resources>/<target> <rights> [<zone>]).
       - C(<user>) is C(#<user>), C(@<group>) or C(*) (everybody).
-      - C(<resources>) is a C(+)-separated list of C(VM), C(HOST), C(NET), C(IMAGE), C(USER), C(TEMPLATE), C(GROUP), C(DATASTORE), C(CLUSTER), C(DOCUMENT), C(ZONE), C(SECGROUP), C(VDC), C(VROUTER), C(MARKETPLACE), C(MARKETPLACEAPP), C(VMGROUP), C(VNTEMPLATE), C(HOOK), C(BACKUPJOB).
-      - C(<target>) is C(#<object id>), C(@<group>) (objects of the group), C(%<cluster>) (objects of the cluster) or C(*) (all).
+      - C(<resources>) is a C(+)-separated list of C(VM), C(HOST), C(NET), C(IMAGE), C(USER), C(TEMPLATE), C(GROUP),
+        C(DATASTORE), C(CLUSTER), C(DOCUMENT), C(ZONE), C(SECGROUP), C(VDC), C(VROUTER), C(MARKETPLACE),
+        C(MARKETPLACEAPP), C(VMGROUP), C(VNTEMPLATE), C(HOOK), C(BACKUPJOB).
+      - C(<target>) is C(#<object id>), C(@<group>) (objects of the group), C(%<cluster>) (objects of the cluster) or
+        C(*) (all).
       - C(<rights>) is a C(+)-separated list of C(USE), C(MANAGE), C(ADMIN), C(CREATE).
       - C(<zone>) is C(#<zone id>) or C(*); C(#0) when omitted.
     type: str
