@@ -42,6 +42,12 @@ def test_vm_reaches_running(one: pyone.OneServer, infra: dict, wait) -> None:
     pool = one.vmpool.info(-2, -1, -1, -1)
     assert [v.ID for v in pool.VM] == [vid] and pool.VM[0].TEMPLATE["NIC"]["IP"] == "10.1.0.1"
     assert one.vmpool.infoextended(-2, -1, -1, -1).VM[0].USER_TEMPLATE["LABELS"] == "x"
+    # vmpool.info gives oned's short body: few USER_TEMPLATE keys, short NIC/DISK
+    one.vm.update(vid, 'NOTE="kept"', 1)
+    short = one.vmpool.info(-2, -1, -1, -1).VM[0]
+    assert short.USER_TEMPLATE == {"LABELS": "x"}
+    assert "BRIDGE" not in short.TEMPLATE["NIC"] and short.TEMPLATE["NIC"]["MAC"] == "02:00:0a:01:00:01"
+    assert one.vmpool.infoextended(-2, -1, -1, -1).VM[0].USER_TEMPLATE["NOTE"] == "kept"
 
 
 def test_vm_stays_pending_without_hosts(one: pyone.OneServer, wait) -> None:

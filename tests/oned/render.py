@@ -308,7 +308,44 @@ HISTORY_FULL = ("OID", "SEQ", "HOSTNAME", "HID", "CID", "STIME", "ETIME", "VM_MA
                 "DS_ID", "PLAN_ID", "ACTION_ID", "PSTIME", "PETIME", "RSTIME", "RETIME",
                 "ESTIME", "EETIME", "ACTION", "UID", "GID", "REQUEST_ID")
 HISTORY_SHORT = ("OID", "SEQ", "HOSTNAME", "HID", "CID", "DS_ID", "VM_MAD", "TM_MAD", "ACTION")
-VM_SHORT_TEMPLATE = ("CPU", "MEMORY", "VCPU", "DISK", "NIC", "NIC_ALIAS", "GRAPHICS")
+# VirtualMachineDisk/Nic::to_xml_short and VirtualMachineTemplate::to_xml_short
+DISK_SHORT = ("DISK_ID", "DATASTORE", "DATASTORE_ID", "IMAGE", "IMAGE_ID", "SIZE", "TYPE", "CLONE",
+              "CLONE_TARGET", "LN_TARGET", "DISK_SNAPSHOT_TOTAL_SIZE")
+NIC_SHORT_OPTIONAL = ("IP", "EXTERNAL_IP", "IP6", "IP6_ULA", "IP6_LINK", "IP6_GLOBAL", "NETWORK_MODE",
+                      "SCHED_REQUIREMENTS", "SCHED_RANK")
+NIC_SHORT = ("MAC", "NETWORK", "NETWORK_ID", "NIC_ID", "SECURITY_GROUPS")
+USER_SHORT = ("LABELS", "ERROR", "SCHED_MESSAGE", "SCHED_RANK", "SCHED_DS_RANK", "SCHED_REQUIREMENTS",
+              "SCHED_DS_REQUIREMENTS", "USER_PRIORITY")
+
+
+def _vm_short_template(v: dict) -> str:
+    tmpl = v["TEMPLATE"]
+    out = el("CPU", T.get(tmpl, "CPU", "")) + el("MEMORY", T.get(tmpl, "MEMORY", ""))
+    for disk in T.get_all(tmpl, "DISK"):
+        out += "<DISK>" + "".join(el(k, disk.get(k, "")) for k in DISK_SHORT) + "</DISK>"
+    for nic in T.get_all(tmpl, "NIC") + T.get_all(tmpl, "NIC_ALIAS"):
+        out += ("<NIC>" + "".join(el(k, nic[k]) for k in NIC_SHORT_OPTIONAL if nic.get(k))
+                + "".join(el(k, nic.get(k, "")) for k in NIC_SHORT) + "</NIC>")
+    graphics = [(k, g) for k, g in tmpl if k == "GRAPHICS"][:1]
+    if graphics:
+        out += T.to_xml(graphics)[len("<TEMPLATE>"):-len("</TEMPLATE>")]
+    return f"<TEMPLATE>{out}</TEMPLATE>"
+
+
+def _vm_short_user_template(v: dict) -> str:
+    tmpl = v["USER_TEMPLATE"]
+    if not tmpl:
+        return "<USER_TEMPLATE/>"
+    out = ""
+    for key in USER_SHORT:
+        value = T.get(tmpl, key)
+        if value is not None and (value or key not in ("LABELS", "ERROR", "SCHED_MESSAGE")):
+            out += el(key, value)
+    for key in ("PUBLIC_CLOUD", "SCHED_ACTION"):
+        vectors = [(k, vec) for k, vec in tmpl if k == key and isinstance(vec, dict)]
+        if vectors:
+            out += T.to_xml(vectors)[len("<TEMPLATE>"):-len("</TEMPLATE>")]
+    return f"<USER_TEMPLATE>{out}</USER_TEMPLATE>"
 
 
 def _vm_backups(store: Store, v: dict) -> str:
@@ -335,14 +372,12 @@ def r_vm(store: Store, v: dict, full: bool) -> str:
                 + f"<HISTORY_RECORDS>{history}</HISTORY_RECORDS>"
                 + _vm_backups(store, v))
     else:
-        short = [(k, val) for k, val in v["TEMPLATE"] if k in VM_SHORT_TEMPLATE]
-        history = ""
+        history = "<HISTORY_RECORDS/>"
         if v["HISTORY"]:
             h = v["HISTORY"][-1]
-            history = "<HISTORY>" + "".join(el(k, h[k]) for k in HISTORY_SHORT) + "</HISTORY>"
-        body = (head + T.to_xml(short) + monitoring
-                + T.to_xml(v["USER_TEMPLATE"], "USER_TEMPLATE")
-                + f"<HISTORY_RECORDS>{history}</HISTORY_RECORDS>")
+            history = ("<HISTORY_RECORDS><HISTORY>" + "".join(el(k, h[k]) for k in HISTORY_SHORT)
+                       + "</HISTORY></HISTORY_RECORDS>")
+        body = head + _vm_short_template(v) + monitoring + _vm_short_user_template(v) + history
     return f"<VM>{body}</VM>"
 
 
