@@ -207,6 +207,14 @@ class TemplateModule(OneObjectModule):
             return not vector_differences(desired, current or {})
         return super().same(key, desired, current)
 
+    @staticmethod
+    def _diff_values(desired: Any, current: Any) -> tuple[Any, Any]:
+        """Before/after of a changed key; vectors count as a whole, so a removed sub-attribute shows."""
+        if isinstance(desired, dict) and isinstance(current, dict):
+            changed = vector_differences(desired, current)
+            return {k: current.get(k) for k in changed}, changed
+        return current, desired
+
     def create(self, desired: dict[str, Any]) -> int:
         template = {"NAME": self.name, **desired["template"]}
         if "labels" in desired:

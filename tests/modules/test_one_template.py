@@ -69,6 +69,8 @@ def test_vectors_are_replaced(run_module, oned):
     # a sub-attribute removed from a vector is drift, too
     fewer = run_module("one_template", **{**AMON, "nics": nics, "graphics": {"type": "VNC"}})
     assert fewer["changed"] and fewer["template"]["template"]["GRAPHICS"] == {"TYPE": "VNC"}
+    assert fewer["diff"]["before"]["template"] == {"GRAPHICS": {"TYPE": "VNC", "LISTEN": "0.0.0.0"}}
+    assert fewer["diff"]["after"]["template"] == {"GRAPHICS": {"TYPE": "VNC"}}
     assert run_module("one_template", **{**AMON, "nics": nics, "graphics": {"type": "VNC"}})["changed"] is False
 
 
