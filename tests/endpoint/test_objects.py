@@ -334,3 +334,56 @@ def test_failed_allocation_consumes_no_id(one: pyone.OneServer) -> None:
     with pytest.raises(pyone.OneInternalException, match="PHYDEV is mandatory"):
         one.vn.allocate('NAME="v"\nVN_MAD="802.1Q"\nVLAN_ID="7"', -1)
     assert one.vn.allocate('NAME="v"\nVN_MAD="802.1Q"\nVLAN_ID="7"\nPHYDEV="eth1"', -1) == 0
+
+
+def test_delete_rules(one: pyone.OneServer, oned, wait) -> None:
+    with pytest.raises(pyone.OneActionException,
+                       match=r"^\[one.cluster.delete\] Cannot delete cluster. System Clusters"):
+        one.cluster.delete(0)
+    with pytest.raises(pyone.OneActionException, match=r"Cannot delete user. oneadmin cannot be deleted\."):
+        one.user.delete(0)
+    with pytest.raises(pyone.OneActionException, match=r"The default security group \(ID 0\) cannot be deleted"):
+        one.secgroup.delete(0)
+    gid = one.group.allocate("g")
+    uid = one.user.allocate("u", "pw", "core", [gid])
+    with pytest.raises(pyone.OneActionException, match=rf"Group {gid} is not empty\."):
+        one.group.delete(gid)
+    one.user.delete(uid)
+    one.group.delete(gid)
+    assert gid not in one.vdc.info(0).GROUPS.ID
+    hid = one.host.allocate("h", "dummy", "dummy", -1)
+    vnid = one.vn.allocate('NAME="n"\nVN_MAD="bridge"\nAR=[TYPE="ETHER",SIZE="4"]', -1)
+    vid = one.vm.allocate(f'CPU="1"\nMEMORY="8"\nNIC=[NETWORK_ID="{vnid}"]', False)
+    oned.settle()
+    with pytest.raises(pyone.OneActionException, match="Can not remove a host with running VMs"):
+        one.host.delete(hid)
+    with pytest.raises(pyone.OneActionException, match="Can not remove a virtual network with leases in use"):
+        one.vn.delete(vnid)
+    one.vm.action("terminate-hard", vid)
+    oned.settle()
+    one.vn.delete(vnid)
+    one.host.delete(hid)
+
+
+def test_pool_pagination(one: pyone.OneServer) -> None:
+    for i in range(6):
+        one.secgroup.allocate(f'NAME="sg{i}"')
+    ids = [s.ID for s in one.secgrouppool.info(-2, -1, -1).SECURITY_GROUP]
+    assert ids == [0, 100, 101, 102, 103, 104, 105]
+    assert [s.ID for s in one.secgrouppool.info(-2, 101, -3).SECURITY_GROUP] == [101, 102, 103]
+    with pytest.raises(pyone.OneApiException):
+        one.secgrouppool.info(-5, -1, -1)
+
+
+def test_chgrp_and_secondary_groups(one: pyone.OneServer) -> None:
+    gid = one.group.allocate("teachers")
+    uid = one.user.allocate("t", "pw", "core", [])
+    assert one.user.info(uid).GID == 1
+    one.user.chgrp(uid, gid)
+    user = one.user.info(uid)
+    assert (user.GID, user.GNAME, user.GROUPS.ID) == (gid, "teachers", [gid])
+    one.user.addgroup(uid, 1)
+    with pytest.raises(pyone.OneActionException):
+        one.user.delgroup(uid, gid)
+    one.user.delgroup(uid, 1)
+    assert one.group.info(gid).USERS.ID == [uid]
