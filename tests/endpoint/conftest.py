@@ -10,12 +10,12 @@ import pytest
 
 from tests.oned import OnedServer
 
-STEP = 0.05
+STEP = 60.0  # driver steps never happen by themselves: tests call settled() (deterministic)
 
 
 @pytest.fixture
 def oned() -> Iterator[OnedServer]:
-    """A fresh endpoint (fast driver steps) per test."""
+    """A fresh endpoint per test; its driver steps only happen through ``settle()``."""
     srv = OnedServer(host="127.0.0.1", port=0, credentials="oneadmin:opennebula", step=STEP)
     srv.start()
     yield srv
@@ -29,15 +29,23 @@ def one(oned: OnedServer) -> pyone.OneServer:
 
 
 @pytest.fixture
-def wait() -> Callable:
-    """``wait(fn, pred, timeout)``: poll ``fn()`` until ``pred(value)``; returns the value."""
-    def _wait(fn: Callable, pred: Callable, timeout: float = 5.0) -> object:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = fn()
-            if pred(value):
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not reached, last value: {value!r}")
-            time.sleep(STEP / 2)
-    return _wait
+def settled(oned: OnedServer) -> Callable:
+    """``settled(fn, pred)``: let every pending driver step happen, then check ``pred(fn())``."""
+    def _settled(fn: Callable, pred: Callable) -> object:
+        oned.settle()
+        value = fn()
+        assert pred(value), f"unexpected value after settle: {value!r}"
+        return value
+    return _settled
+
+
+def poll(fn: Callable, pred: Callable, timeout: float = 10.0, every: float = 0.02) -> object:
+    """Poll ``fn()`` until ``pred(value)`` (real time); returns the value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if pred(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached, last value: {value!r}")
+        time.sleep(every)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pyone
 import pytest
 
+from tests.oned import OnedServer
+
 
 def test_fresh_oned_defaults(one: pyone.OneServer) -> None:
     assert [u.NAME for u in one.userpool.info().USER] == ["oneadmin", "serveradmin"]
@@ -169,7 +171,7 @@ def test_pool_filters_and_ranges(one: pyone.OneServer, oned) -> None:
     assert alice.user.info(-1).GNAME == "users"
 
 
-def test_cluster_membership(one: pyone.OneServer, wait) -> None:
+def test_cluster_membership(one: pyone.OneServer, settled) -> None:
     cid = one.cluster.allocate("edge")
     hid = one.host.allocate("node1", "dummy", "dummy", -1)
     assert one.host.info(hid).CLUSTER_ID == 0
@@ -193,10 +195,10 @@ def test_cluster_membership(one: pyone.OneServer, wait) -> None:
         one.cluster.info(cid)
 
 
-def test_host_monitoring_and_status(one: pyone.OneServer, wait) -> None:
+def test_host_monitoring_and_status(one: pyone.OneServer, settled) -> None:
     hid = one.host.allocate("kvm1", "dummy", "dummy", -1)
     assert one.host.info(hid).STATE == 0
-    host = wait(lambda: one.host.info(hid), lambda h: h.STATE == 2)
+    host = settled(lambda: one.host.info(hid), lambda h: h.STATE == 2)
     assert host.HOST_SHARE.TOTAL_CPU > 0 and host.TEMPLATE["HYPERVISOR"] == "dummy"
     assert host.MONITORING.CAPACITY.FREE_CPU == host.HOST_SHARE.TOTAL_CPU
     one.host.status(hid, 1)
@@ -204,7 +206,7 @@ def test_host_monitoring_and_status(one: pyone.OneServer, wait) -> None:
     one.host.status(hid, 2)
     assert one.host.info(hid).STATE == 8
     one.host.status(hid, 0)
-    wait(lambda: one.host.info(hid).STATE, lambda s: s == 2)
+    settled(lambda: one.host.info(hid).STATE, lambda s: s == 2)
     with pytest.raises(pyone.OneInternalException, match="NAME is already taken by HOST"):
         one.host.allocate("kvm1", "dummy", "dummy", -1)
 
@@ -221,17 +223,17 @@ def test_datastores(one: pyone.OneServer) -> None:
     assert one.datastore.info(sid).DS_MAD == "-"
 
 
-def test_images(one: pyone.OneServer, wait, tmp_path) -> None:
+def test_images(one: pyone.OneServer, settled, tmp_path) -> None:
     disk = tmp_path / "disk.img"
     disk.write_bytes(b"\0" * (3 * 1024 * 1024))
     iid = one.image.allocate(f'NAME="deb"\nPATH="{disk}"\nTYPE="OS"', 1)
     img = one.image.info(iid)
     assert (img.STATE, img.SIZE, img.DATASTORE, img.PATH) == (4, 3, "default", str(disk))
-    img = wait(lambda: one.image.info(iid), lambda i: i.STATE == 1)
+    img = settled(lambda: one.image.info(iid), lambda i: i.STATE == 1)
     assert img.SOURCE.startswith("/var/lib/one//datastores/1/")
     assert one.datastore.info(1).IMAGES.ID == [iid]
     blank = one.image.allocate('NAME="data"\nTYPE="DATABLOCK"\nSIZE="100"', 1, False)
-    wait(lambda: one.image.info(blank).STATE, lambda s: s == 1)
+    settled(lambda: one.image.info(blank).STATE, lambda s: s == 1)
     one.image.persistent(blank, True)
     assert one.image.info(blank).PERSISTENT == 1
     one.image.enable(blank, False)
@@ -275,7 +277,7 @@ def test_users_groups_vdcs_acls(one: pyone.OneServer, oned) -> None:
     assert rule not in [a.ID for a in one.acl.info().ACL]
 
 
-def test_backupjobs(one: pyone.OneServer, oned, wait) -> None:
+def test_backupjobs(one: pyone.OneServer, oned, settled) -> None:
     vm1 = one.vm.allocate('NAME="a"\nCPU="1"\nMEMORY="64"', True)
     vm2 = one.vm.allocate('NAME="b"\nCPU="1"\nMEMORY="64"', True)
     bid = one.backupjob.allocate(
@@ -296,10 +298,7 @@ def test_backupjobs(one: pyone.OneServer, oned, wait) -> None:
                        match=f"Unable to add VM {vm1} to Backup Job {bid + 1}. It's already in Backup Job {bid}"):
         one.backupjob.allocate(f'NAME="other"\nBACKUP_VMS="{vm1}"')
     one.backupjob.backup(bid)
-    assert one.backupjob.info(bid).OUTDATED_VMS.ID == [vm1, vm2, 77]
-    with pytest.raises(pyone.OneActionException, match="pending backups in progress"):
-        one.backupjob.backup(bid)
-    job = wait(lambda: one.backupjob.info(bid), lambda j: not j.OUTDATED_VMS.ID)
+    job = settled(lambda: one.backupjob.info(bid), lambda j: not j.OUTDATED_VMS.ID)
     assert (job.UPDATED_VMS.ID, job.ERROR_VMS.ID, job.LAST_BACKUP_TIME > 0) == ([vm1, vm2], [77], True)
     one.vm.action("terminate", vm2)
     assert one.backupjob.info(bid).TEMPLATE["BACKUP_VMS"] == f"{vm1},77"
@@ -336,7 +335,7 @@ def test_failed_allocation_consumes_no_id(one: pyone.OneServer) -> None:
     assert one.vn.allocate('NAME="v"\nVN_MAD="802.1Q"\nVLAN_ID="7"\nPHYDEV="eth1"', -1) == 0
 
 
-def test_delete_rules(one: pyone.OneServer, oned, wait) -> None:
+def test_delete_rules(one: pyone.OneServer, oned, settled) -> None:
     with pytest.raises(pyone.OneActionException,
                        match=r"^\[one.cluster.delete\] Cannot delete cluster. System Clusters"):
         one.cluster.delete(0)
@@ -387,3 +386,22 @@ def test_chgrp_and_secondary_groups(one: pyone.OneServer) -> None:
         one.user.delgroup(uid, gid)
     one.user.delgroup(uid, 1)
     assert one.group.info(gid).USERS.ID == [uid]
+
+
+def test_backup_while_pending_is_refused() -> None:
+    srv = OnedServer(port=0, step=60).start()  # driver steps never come by themselves
+    try:
+        one = pyone.OneServer(srv.url, session="oneadmin:opennebula")
+        bid = one.backupjob.allocate('NAME="b"\nBACKUP_VMS="5"')
+        one.backupjob.backup(bid)
+        assert one.backupjob.info(bid).OUTDATED_VMS.ID == [5]
+        with pytest.raises(pyone.OneActionException, match="pending backups in progress"):
+            one.backupjob.backup(bid)
+        srv.settle()
+        assert one.backupjob.info(bid).ERROR_VMS.ID == [5]
+        one.backupjob.retry(bid)
+        assert one.backupjob.info(bid).OUTDATED_VMS.ID == [5]
+        one.backupjob.cancel(bid)
+        assert one.backupjob.info(bid).OUTDATED_VMS.ID == []
+    finally:
+        srv.stop()

@@ -54,17 +54,17 @@ def _problems(doc: str) -> list:
 
 
 @pytest.fixture
-def populated(one: pyone.OneServer, oned: OnedServer, wait) -> dict:
+def populated(one: pyone.OneServer, oned: OnedServer, settled) -> dict:
     ids = {"vn": one.vn.allocate('NAME="n"\nVN_MAD="bridge"\nAR=[TYPE="IP4_6",IP="10.0.0.1",'
                                  'SIZE="4",GLOBAL_PREFIX="2001:db8::"]', -1),
            "host": one.host.allocate("h", "dummy", "dummy", -1)}
-    wait(lambda: one.host.info(ids["host"]).STATE, lambda s: s == 2)
+    settled(lambda: one.host.info(ids["host"]).STATE, lambda s: s == 2)
     ids["template"] = one.template.allocate('NAME="t"\nCPU=1\nMEMORY=1\nNIC=[NETWORK_ID=0]')
     ids["vm"] = one.template.instantiate(ids["template"], "", False, "", False)
     ids["image"] = one.image.allocate('NAME="i"\nTYPE="DATABLOCK"\nSIZE="5"', 1)
     ids["backupjob"] = one.backupjob.allocate(
         'NAME="b"\nBACKUP_VMS="0"\nSCHED_ACTION=[REPEAT="3",DAYS="1",TIME="1",END_TYPE="0"]')
-    wait(lambda: one.vm.info(ids["vm"]).LCM_STATE, lambda s: s == 3)
+    settled(lambda: one.vm.info(ids["vm"]).LCM_STATE, lambda s: s == 3)
     return ids
 
 

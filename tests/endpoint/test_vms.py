@@ -7,6 +7,8 @@ import pytest
 
 from tests.oned import OnedServer
 
+from .conftest import poll
+
 RUNNING = (3, 3)
 
 
@@ -16,19 +18,19 @@ def _state(one: pyone.OneServer, vid: int) -> tuple:
 
 
 @pytest.fixture
-def infra(one: pyone.OneServer, wait) -> dict:
+def infra(one: pyone.OneServer, settled) -> dict:
     hid = one.host.allocate("node1", "dummy", "dummy", -1)
-    wait(lambda: one.host.info(hid).STATE, lambda s: s == 2)
+    settled(lambda: one.host.info(hid).STATE, lambda s: s == 2)
     vnid = one.vn.allocate('NAME="lan"\nVN_MAD="bridge"\nAR=[TYPE="IP4",IP="10.1.0.1",SIZE="3"]', -1)
     tid = one.template.allocate(
         f'NAME="small"\nCPU="1"\nMEMORY="256"\nNIC=[NETWORK_ID="{vnid}"]\nLABELS="x"')
     return {"host": hid, "vnet": vnid, "template": tid}
 
 
-def test_vm_reaches_running(one: pyone.OneServer, infra: dict, wait) -> None:
+def test_vm_reaches_running(one: pyone.OneServer, infra: dict, settled) -> None:
     vid = one.template.instantiate(infra["template"], "", False, "", False)
     assert _state(one, vid) == (1, 0)
-    wait(lambda: _state(one, vid), lambda s: s == RUNNING)
+    settled(lambda: _state(one, vid), lambda s: s == RUNNING)
     vm = one.vm.info(vid)
     assert vm.NAME == f"small-{vid}"
     assert vm.TEMPLATE["NIC"]["IP"] == "10.1.0.1" and vm.TEMPLATE["NIC"]["MAC"] == "02:00:0a:01:00:01"
@@ -50,15 +52,15 @@ def test_vm_reaches_running(one: pyone.OneServer, infra: dict, wait) -> None:
     assert one.vmpool.infoextended(-2, -1, -1, -1).VM[0].USER_TEMPLATE["NOTE"] == "kept"
 
 
-def test_vm_stays_pending_without_hosts(one: pyone.OneServer, wait) -> None:
+def test_vm_stays_pending_without_hosts(one: pyone.OneServer, settled) -> None:
     vid = one.vm.allocate('NAME="lonely"\nCPU="1"\nMEMORY="64"', False)
     assert _state(one, vid) == (1, 0)
     hid = one.host.allocate("late", "dummy", "dummy", -1)
     one.vm.deploy(vid, hid, False, -1, "")
-    wait(lambda: _state(one, vid), lambda s: s == RUNNING)
+    settled(lambda: _state(one, vid), lambda s: s == RUNNING)
 
 
-def test_hold_release_and_wrong_state(one: pyone.OneServer, infra: dict, wait) -> None:
+def test_hold_release_and_wrong_state(one: pyone.OneServer, infra: dict, settled) -> None:
     vid = one.template.instantiate(infra["template"], "held", True, "", False)
     assert _state(one, vid) == (2, 0)
     with pytest.raises(pyone.OneActionException) as exc:
@@ -66,27 +68,27 @@ def test_hold_release_and_wrong_state(one: pyone.OneServer, infra: dict, wait) -
     assert str(exc.value) == ('[one.vm.action] Error performing action "poweroff": '
                               "This action is not available for state HOLD")
     one.vm.action("release", vid)
-    wait(lambda: _state(one, vid), lambda s: s == RUNNING)
+    settled(lambda: _state(one, vid), lambda s: s == RUNNING)
     with pytest.raises(pyone.OneActionException, match="not available for state RUNNING"):
         one.vm.action("release", vid)
 
 
-def test_poweroff_resume_undeploy_terminate(one: pyone.OneServer, infra: dict, wait) -> None:
+def test_poweroff_resume_undeploy_terminate(one: pyone.OneServer, infra: dict, settled) -> None:
     vid = one.template.instantiate(infra["template"], "web", False, 'MEMORY="512"', False)
-    wait(lambda: _state(one, vid), lambda s: s == RUNNING)
+    settled(lambda: _state(one, vid), lambda s: s == RUNNING)
     assert one.vm.info(vid).TEMPLATE["MEMORY"] == "512"
     one.vm.action("poweroff", vid)
     assert _state(one, vid) == (3, 18)
-    wait(lambda: _state(one, vid), lambda s: s == (8, 0))
+    settled(lambda: _state(one, vid), lambda s: s == (8, 0))
     one.vm.action("resume", vid)
-    wait(lambda: _state(one, vid), lambda s: s == RUNNING)
+    settled(lambda: _state(one, vid), lambda s: s == RUNNING)
     one.vm.action("undeploy", vid)
-    wait(lambda: _state(one, vid), lambda s: s == (9, 0))
+    settled(lambda: _state(one, vid), lambda s: s == (9, 0))
     assert one.host.info(infra["host"]).VMS.ID == []
     one.vm.action("resume", vid)
-    wait(lambda: _state(one, vid), lambda s: s == RUNNING)
+    settled(lambda: _state(one, vid), lambda s: s == RUNNING)
     one.vm.action("terminate-hard", vid)
-    wait(lambda: _state(one, vid), lambda s: s == (6, 0))
+    settled(lambda: _state(one, vid), lambda s: s == (6, 0))
     assert [v.ID for v in one.vmpool.info(-2, -1, -1, -1).VM] == []
     assert [v.ID for v in one.vmpool.info(-2, -1, -1, 6).VM] == [vid]
     assert one.vn.info(infra["vnet"]).AR_POOL.AR[0].USED_LEASES == "0"
@@ -136,3 +138,20 @@ def test_settle_runs_pending_driver_steps(oned: OnedServer, one: pyone.OneServer
     iid = one.image.allocate('NAME="i"\nTYPE="DATABLOCK"\nSIZE="1"', 1)
     oned.settle()
     assert (one.host.info(hid).STATE, _state(one, vid), one.image.info(iid).STATE) == (2, RUNNING, 1)
+
+
+def test_driver_steps_happen_over_time() -> None:
+    """Without settle(): the dummy drivers move on by themselves, one step apart."""
+    srv = OnedServer(port=0, step=0.05).start()
+    try:
+        one = pyone.OneServer(srv.url, session="oneadmin:opennebula")
+        hid = one.host.allocate("h", "dummy", "dummy", -1)
+        poll(lambda: one.host.info(hid).STATE, lambda s: s == 2)
+        vid = one.vm.allocate('CPU="1"\nMEMORY="64"', False)
+        seen = set()
+        poll(lambda: seen.add(_state(one, vid)) or _state(one, vid), lambda s: s == RUNNING)
+        assert seen <= {(1, 0), (3, 1), (3, 2), (3, 3)}
+        iid = one.image.allocate('NAME="i"\nTYPE="DATABLOCK"\nSIZE="1"', 1)
+        poll(lambda: one.image.info(iid).STATE, lambda s: s == 1)
+    finally:
+        srv.stop()

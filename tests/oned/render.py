@@ -69,7 +69,8 @@ def image_state(store: Store, img: dict) -> int:
 
 
 def ar_leases(store: Store, vnid: int, ar: dict) -> dict:
-    """index → VM id of the leases taken from an address range."""
+    """index → ("VM" | "VNET", id) of the addresses taken from an address range
+    (by VM NICs, or by reservations: networks whose ARs point to this one)."""
     out = {}
     base = mac_to_int(ar["MAC"])
     for vm in store.objs("vm").values():
@@ -78,7 +79,15 @@ def ar_leases(store: Store, vnid: int, ar: dict) -> dict:
         for nic in T.get_all(vm["TEMPLATE"], "NIC"):
             if isinstance(nic, dict) and nic.get("NETWORK_ID") == str(vnid) \
                     and nic.get("AR_ID") == ar["AR_ID"] and "MAC" in nic:
-                out[mac_to_int(nic["MAC"]) - base] = vm["ID"]
+                out[mac_to_int(nic["MAC"]) - base] = ("VM", vm["ID"])
+    for child in store.objs("vn").values():
+        if child["PARENT_NETWORK_ID"] != vnid:
+            continue
+        for rar in child["AR_POOL"]:
+            if rar.get("PARENT_NETWORK_AR_ID") == ar["AR_ID"]:
+                start = mac_to_int(rar["MAC"]) - base
+                for idx in range(start, start + int(rar["SIZE"])):
+                    out[idx] = ("VNET", child["ID"])
     return out
 
 
@@ -251,7 +260,7 @@ def r_acl(store: Store, a: dict, full: bool) -> str:
             + el("STRING", rule_string(a["USER"], a["RESOURCE"], a["RIGHTS"], a["ZONE"])) + "</ACL>")
 
 
-VM_OBJECT_BIT = 0x1000000000  # PoolObjectSQL::VM, used in an AR's ALLOCATED map
+OBJECT_BITS = {"VM": 0x1000000000, "VNET": 0x4000000000}  # PoolObjectSQL types in ALLOCATED
 
 
 def _ar_xml(store: Store, vnid: int, ar: dict, full: bool) -> str:
@@ -260,7 +269,8 @@ def _ar_xml(store: Store, vnid: int, ar: dict, full: bool) -> str:
     leases = ar_leases(store, vnid, ar)
     if not full:
         if leases:
-            attrs["ALLOCATED"] = "".join(f" {i} {VM_OBJECT_BIT | vm}" for i, vm in sorted(leases.items()))
+            attrs["ALLOCATED"] = "".join(f" {i} {OBJECT_BITS[kind] | oid}"
+                                         for i, (kind, oid) in sorted(leases.items()))
         return "<AR>" + "".join(cdata_el(k, v) for k, v in sorted(attrs.items())) + "</AR>"
     out = "".join(el(k, v) for k, v in sorted(attrs.items()))
     size = int(ar["SIZE"])
@@ -277,8 +287,8 @@ def _ar_xml(store: Store, vnid: int, ar: dict, full: bool) -> str:
         out += el("IP6_END", str(ipaddress.IPv6Address(ar["IP6"]) + size - 1))
     out += el("USED_LEASES", len(leases))
     inner = ""
-    for idx, vmid in sorted(leases.items()):
-        lease = {"MAC": int_to_mac(base_mac + idx), "VM": vmid}
+    for idx, (kind, oid) in sorted(leases.items()):
+        lease = {"MAC": int_to_mac(base_mac + idx), kind: oid}
         if "IP" in ar:
             lease["IP"] = str(ipaddress.IPv4Address(ar["IP"]) + idx)
         inner += "<LEASE>" + "".join(el(k, v) for k, v in sorted(lease.items())) + "</LEASE>"
@@ -293,7 +303,8 @@ def r_vn(store: Store, n: dict, full: bool) -> str:
     return ("<VNET>" + owner(n) + lock(n.get("LOCK")) + perms(n["PERMS"])
             + ids("CLUSTERS", n["CLUSTERS"]) + el("BRIDGE", n["BRIDGE"])
             + el("BRIDGE_TYPE", n["BRIDGE_TYPE"]) + el("STATE", n["STATE"])
-            + el("PREV_STATE", n["PREV_STATE"]) + el("PARENT_NETWORK_ID", n["PARENT_NETWORK_ID"])
+            + el("PREV_STATE", n["PREV_STATE"])
+            + el("PARENT_NETWORK_ID", "" if n["PARENT_NETWORK_ID"] == -1 else n["PARENT_NETWORK_ID"])
             + el("TEMPLATE_ID", n["TEMPLATE_ID"]) + el("VN_MAD", n["VN_MAD"])
             + el("PHYDEV", n["PHYDEV"]) + el("VLAN_ID", n["VLAN_ID"])
             + el("OUTER_VLAN_ID", n["OUTER_VLAN_ID"])

@@ -115,6 +115,8 @@ def _nic(ctx: Ctx, vm_id: int, nic_id: int, vec: dict) -> dict:
     for key in ("PHYDEV", "VLAN_ID", "OUTER_VLAN_ID"):
         if vn[key]:
             nic[key] = str(vn[key])
+    if vn["PARENT_NETWORK_ID"] != -1:
+        nic["PARENT_NETWORK_ID"] = str(vn["PARENT_NETWORK_ID"])
     return nic
 
 

@@ -21,7 +21,7 @@ from ..engine import (
     parse_template,
     take_name,
 )
-from ..render import ar_leases, int_to_mac
+from ..render import ar_leases, int_to_mac, mac_to_int
 from ..store import Store
 
 BRIDGE_TYPES = {"ovswitch": "openvswitch", "ovswitch_vxlan": "openvswitch",
@@ -80,9 +80,14 @@ def _vlan(tmpl: list, key: str, auto_key: str) -> tuple[str, bool]:
 
 @method("one.vn.allocate")
 def vn_allocate(ctx: Ctx, text: str, cluster_id: int = -1) -> int:
-    """``one.vn.allocate(template, cluster_id)`` (``VirtualNetwork::insert``)."""
+    """``one.vn.allocate(template, cluster_id)``."""
     tmpl = parse_template(text)
     cid = cluster_arg(ctx, cluster_id)
+    return create_vn(ctx, tmpl, [cid])
+
+
+def create_vn(ctx: Ctx, tmpl: list, clusters: list, parent: dict | None = None) -> int:
+    """``VirtualNetworkPool::allocate`` + ``VirtualNetwork::insert`` (``parent``: reservations)."""
     name = take_name(tmpl, "No NAME in template for Virtual Network.")
     check_unique(ctx, "vn", name, ctx.uid)
     vn_mad = T.get(tmpl, "VN_MAD") or ""
@@ -94,6 +99,9 @@ def vn_allocate(ctx: Ctx, text: str, cluster_id: int = -1) -> int:
     T.erase(tmpl, "BRIDGE")
     vlan_id, vlan_auto = _vlan(tmpl, "VLAN_ID", "AUTOMATIC_VLAN_ID")
     outer_id, outer_auto = _vlan(tmpl, "OUTER_VLAN_ID", "AUTOMATIC_OUTER_VLAN_ID")
+    if parent is not None:  # a reservation lives on its parent's link
+        vlan_id, outer_id = parent["VLAN_ID"], parent["OUTER_VLAN_ID"]
+        vlan_auto = outer_auto = False
     if vn_mad in ("802.1Q", "vxlan") and not phydev:
         raise errors.internal(f"PHYDEV is mandatory for driver {vn_mad}")
     if vn_mad == "dummy" and not bridge:
@@ -123,8 +131,9 @@ def vn_allocate(ctx: Ctx, text: str, cluster_id: int = -1) -> int:
                                                      if isinstance(v, dict))]
     vn = owned_fields(ctx, oid, name)
     vn.update({
-        "CLUSTERS": [cid], "BRIDGE": bridge, "BRIDGE_TYPE": bridge_type, "STATE": 1,
-        "PREV_STATE": 0, "PARENT_NETWORK_ID": "", "TEMPLATE_ID": T.get(tmpl, "TEMPLATE_ID") or -1,
+        "CLUSTERS": sorted(clusters), "BRIDGE": bridge, "BRIDGE_TYPE": bridge_type, "STATE": 1,
+        "PREV_STATE": 0, "PARENT_NETWORK_ID": -1 if parent is None else parent["ID"],
+        "TEMPLATE_ID": T.get(tmpl, "TEMPLATE_ID") or -1,
         "VN_MAD": vn_mad, "PHYDEV": phydev, "VLAN_ID": vlan_id, "OUTER_VLAN_ID": outer_id,
         "VLAN_ID_AUTOMATIC": vlan_auto, "OUTER_VLAN_ID_AUTOMATIC": outer_auto,
         "TEMPLATE": tmpl, "AR_POOL": ars, "NEXT_AR": len(ars)})
@@ -242,3 +251,76 @@ def _secgroup_delete_check(ctx: Ctx, sg: dict) -> None:
 
 
 DELETE_CHECKS["secgroup"] = _secgroup_delete_check
+
+
+@method("one.vn.reserve")
+def vn_reserve(ctx: Ctx, vid: int, text: str) -> int:
+    """``one.vn.reserve(id, template)``: SIZE addresses moved to a (new or existing) reservation."""
+    try:
+        tmpl = parse_template(text)
+    except errors.OnedError as exc:
+        raise errors.action(exc.message) from exc
+    size = (T.get(tmpl, "SIZE") or "").strip()
+    if not size.isdigit() or int(size) <= 0:
+        raise errors.action("Reservation SIZE must be a greater than 0")
+    target = (T.get(tmpl, "NETWORK_ID") or "").strip()
+    rvn = None
+    if target:
+        if not target.lstrip("-").isdigit() or int(target) < 0:
+            raise errors.action("NETWORK_ID must be equal or greater than 0")
+        if int(target) == int(vid):
+            raise errors.action("Cannot add a reservation from the same network")
+        rvn = get(ctx, "vn", int(target))
+        if rvn["PARENT_NETWORK_ID"] == -1:
+            raise errors.action("Cannot add reservations to a non-reservation VNET")
+        if rvn["PARENT_NETWORK_ID"] != int(vid):
+            raise errors.action(f"New reservations for virtual network {rvn['ID']} have to be from "
+                                f"network {rvn['PARENT_NETWORK_ID']}")
+    name = T.get(tmpl, "NAME") or ""
+    if not name and rvn is None:
+        raise errors.action("NAME for reservation has to be set")
+    ar_id = (T.get(tmpl, "AR_ID") or "").strip()
+    if ar_id and (not ar_id.lstrip("-").isdigit() or int(ar_id) < 0):
+        raise errors.action("AR_ID must be equal or greater than 0")
+    start = {k: T.get(tmpl, k) for k in ("IP", "MAC") if T.get(tmpl, k)}
+    if start and not ar_id:
+        raise errors.action("AR_ID must be specified for IP/MAC based reservations")
+    parent = get(ctx, "vn", vid)
+    if parent["PARENT_NETWORK_ID"] != -1:
+        raise errors.action("Cannot reserve addresses from a reserved VNET")
+    if rvn is None:
+        clone = [(k, v) for k, v in parent["TEMPLATE"]] + [("NAME", name)]
+        rvn = get(ctx, "vn", create_vn(ctx, clone, parent["CLUSTERS"], parent))
+    found = _free_block(ctx, parent, int(size), ar_id, start)
+    if found is None:
+        raise errors.action("Not enough free addresses in an address range" if not ar_id else
+                            f"Not enough free addresses in address range {ar_id}")
+    par, idx = found
+    rar = {k: v for k, v in par.items() if k not in ("AR_ID", "IPAM_MAD")}
+    rar.update(MAC=int_to_mac(mac_to_int(par["MAC"]) + idx), SIZE=size,
+               PARENT_NETWORK_AR_ID=par["AR_ID"], AR_ID=str(rvn["NEXT_AR"]))
+    if "IP" in par:
+        rar["IP"] = str(ipaddress.IPv4Address(par["IP"]) + idx)
+    rvn["NEXT_AR"] += 1
+    rvn["AR_POOL"].append(rar)
+    return rvn["ID"]
+
+
+def _free_block(ctx: Ctx, vn: dict, size: int, ar_id: str, start: dict) -> tuple | None:
+    """First run of ``size`` free addresses: (parent AR, first index)."""
+    for ar in vn["AR_POOL"]:
+        if ar_id and ar["AR_ID"] != ar_id:
+            continue
+        taken = ar_leases(ctx.store, vn["ID"], ar)
+        total = int(ar["SIZE"])
+        if "IP" in start:
+            candidates = [int(ipaddress.IPv4Address(start["IP"])) - int(ipaddress.IPv4Address(ar["IP"]))] \
+                if "IP" in ar else []
+        elif "MAC" in start:
+            candidates = [mac_to_int(start["MAC"]) - mac_to_int(ar["MAC"])]
+        else:
+            candidates = range(total)
+        for first in candidates:
+            if 0 <= first and first + size <= total and not any(i in taken for i in range(first, first + size)):
+                return ar, first
+    return None
