@@ -405,3 +405,22 @@ def test_backup_while_pending_is_refused() -> None:
         assert one.backupjob.info(bid).OUTDATED_VMS.ID == []
     finally:
         srv.stop()
+
+
+def test_reservations(one: pyone.OneServer) -> None:
+    pid = one.vn.allocate('NAME="pub"\nVN_MAD="bridge"\nAR=[TYPE="IP4",IP="10.9.0.1",SIZE="10"]', -1)
+    with pytest.raises(pyone.OneActionException, match="NAME for reservation has to be set"):
+        one.vn.reserve(pid, 'SIZE="2"')
+    rid = one.vn.reserve(pid, 'SIZE="3"\nNAME="mine"')
+    res = one.vn.info(rid)
+    assert (res.PARENT_NETWORK_ID, res.BRIDGE, res.VN_MAD) == (str(pid), f"onebr{pid}", "bridge")
+    ar = res.AR_POOL.AR[0]
+    assert (ar.IP, ar.SIZE, ar.PARENT_NETWORK_AR_ID) == ("10.9.0.1", 3, "0")
+    assert one.vn.reserve(pid, f'SIZE="2"\nNETWORK_ID="{rid}"\nAR_ID="0"\nIP="10.9.0.8"') == rid
+    parent_ar = one.vn.info(pid).AR_POOL.AR[0]
+    assert parent_ar.USED_LEASES == "5"
+    assert {lease.VNET for lease in parent_ar.LEASES.LEASE} == {rid}
+    with pytest.raises(pyone.OneActionException, match="Not enough free addresses"):
+        one.vn.reserve(pid, 'SIZE="6"\nNAME="big"')
+    one.vn.delete(rid)
+    assert one.vn.info(pid).AR_POOL.AR[0].USED_LEASES == "0"
