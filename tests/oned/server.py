@@ -178,12 +178,12 @@ class OnedServer:
                 authz.check_call(ctx, method_name, params[1:])
                 try:
                     result = handler(ctx, *params[1:])
-                except TypeError as exc:
+                except (TypeError, ValueError, AttributeError) as exc:  # bad argument types
                     raise xmlrpc.client.Fault(-501, f"Type mismatch: {exc}") from exc
-            except (errors.OnedError, xmlrpc.client.Fault) as err:
+            except BaseException as err:
                 if before is not None:  # a failed request leaves nothing behind (ids included)
                     self.store.pools = before
-                if isinstance(err, xmlrpc.client.Fault):
+                if not isinstance(err, errors.OnedError):
                     raise
                 return [False, f"[{method_name}] {err.message}", err.code, err.resp_id, I8(-1)]
             if write:
