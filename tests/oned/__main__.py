@@ -37,7 +37,7 @@ def main(argv: list | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server._server.server_close()
+        server.close()
     return 0
 
 

@@ -117,10 +117,14 @@ class OnedServer:
         """Serve on the calling thread (used by ``python -m tests.oned``)."""
         self._server.serve_forever()
 
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
+    def close(self) -> None:
+        """Close the listening socket (after ``serve_forever`` returned)."""
         self._server.server_close()
+
+    def stop(self) -> None:
+        """Stop serving (background thread) and close the socket."""
+        self._server.shutdown()
+        self.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
