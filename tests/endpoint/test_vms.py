@@ -155,3 +155,21 @@ def test_driver_steps_happen_over_time() -> None:
         poll(lambda: one.image.info(iid).STATE, lambda s: s == 1)
     finally:
         srv.stop()
+
+
+def test_network_context(one: pyone.OneServer) -> None:
+    one.user.update(0, 'SSH_PUBLIC_KEY="ssh-ed25519 KEY"', 1)
+    vnid = one.vn.allocate('NAME="lan"\nVN_MAD="bridge"\nGATEWAY="10.2.0.254"\nNETWORK_MASK="255.255.255.0"\n'
+                           'AR=[TYPE="IP4_6",IP="10.2.0.1",SIZE="5",GLOBAL_PREFIX="2001:db8::",DNS="10.2.0.53"]',
+                           -1)
+    vid = one.vm.allocate(f'NAME="web"\nCPU="1"\nMEMORY="64"\nNIC=[NETWORK_ID="{vnid}"]\n'
+                          'CONTEXT=[NETWORK="YES",SSH_PUBLIC_KEY="$USER[SSH_PUBLIC_KEY]",SET_HOSTNAME="$NAME"]',
+                          True)
+    vm = one.vm.info(vid)
+    context, nic = vm.TEMPLATE["CONTEXT"], vm.TEMPLATE["NIC"]
+    assert (context["ETH0_IP"], context["ETH0_MASK"], context["ETH0_GATEWAY"], context["ETH0_DNS"]) == (
+        "10.2.0.1", "255.255.255.0", "10.2.0.254", "10.2.0.53")
+    assert context["ETH0_IP6"] == nic["IP6_GLOBAL"] == "2001:db8::aff:fe02:1"
+    assert "ETH0_SEARCH_DOMAIN" in context  # every ETH0_* variable is set, empty when unknown
+    assert (context["SSH_PUBLIC_KEY"], context["SET_HOSTNAME"]) == ("ssh-ed25519 KEY", "web")
+    assert (context["DISK_ID"], context["TARGET"]) == ("0", "hda")

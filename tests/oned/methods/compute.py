@@ -28,7 +28,7 @@ from ..engine import (
     parse_template,
     take_name,
 )
-from ..render import ar_leases, int_to_mac, mac_to_int, render_pool
+from ..render import ar_leases, int_to_mac, ip6_eui64, mac_to_int, render_pool
 from ..store import (
     ACTIVE,
     DONE,
@@ -112,6 +112,14 @@ def _nic(ctx: Ctx, vm_id: int, nic_id: int, vec: dict) -> dict:
     nic.setdefault("TARGET", f"one-{vm_id}-{nic_id}")
     if "IP" in ar:
         nic["IP"] = str(ipaddress.IPv4Address(ar["IP"]) + idx)
+    if ar["TYPE"] in ("IP6", "IP4_6"):  # AddressRange::set_ip6 (EUI-64 from the MAC)
+        mac = mac_to_int(nic["MAC"])
+        nic["IP6_LINK"] = ip6_eui64("fe80::", mac)
+        for prefix, key in (("ULA_PREFIX", "IP6_ULA"), ("GLOBAL_PREFIX", "IP6_GLOBAL")):
+            if ar.get(prefix):
+                nic[key] = ip6_eui64(ar[prefix], mac)
+    if ar["TYPE"] in ("IP6_STATIC", "IP4_6_STATIC") and ar.get("IP6"):
+        nic["IP6"] = str(ipaddress.IPv6Address(ar["IP6"]) + idx)
     for key in ("PHYDEV", "VLAN_ID", "OUTER_VLAN_ID"):
         if vn[key]:
             nic[key] = str(vn[key])
@@ -166,6 +174,43 @@ def _disk(ctx: Ctx, disk_id: int, vec: dict) -> dict:
     return disk
 
 
+# VirtualMachine::NETWORK_CONTEXT / NETWORK6_CONTEXT: ETH<n>_<name> from NIC/AR/VNET attribute
+NETWORK_CONTEXT = (("IP", "IP"), ("MAC", "MAC"), ("MASK", "NETWORK_MASK"),
+                   ("NETWORK", "NETWORK_ADDRESS"), ("GATEWAY", "GATEWAY"), ("DNS", "DNS"),
+                   ("SEARCH_DOMAIN", "SEARCH_DOMAIN"), ("MTU", "GUEST_MTU"), ("VLAN_ID", "VLAN_ID"),
+                   ("VROUTER_IP", "VROUTER_IP"), ("VROUTER_MANAGEMENT", "VROUTER_MANAGEMENT"),
+                   ("IP6", "IP6_GLOBAL"), ("IP6_ULA", "IP6_ULA"), ("GATEWAY6", "GATEWAY6"),
+                   ("CONTEXT_FORCE_IPV4", "CONTEXT_FORCE_IPV4"), ("VROUTER_IP6", "VROUTER_IP6_GLOBAL"))
+_VARIABLE = re.compile(r"\$([A-Za-z0-9_]+)(?:\[([A-Za-z0-9_]+)\])?")
+
+
+def _context(ctx: Ctx, context: dict, tmpl: list, nics: list, vm_id: int, vm_name: str) -> None:
+    """``VirtualMachine::parse_context``: $VARIABLES, then ETH<n>_* when NETWORK=YES."""
+    user = ctx.store.find("user", ctx.uid) or {"TEMPLATE": []}
+    specials = {"UID": str(ctx.uid), "UNAME": ctx.uname, "GID": str(ctx.gid), "GNAME": ctx.gname,
+                "VMID": str(vm_id), "NAME": vm_name}
+
+    def resolve(match: re.Match) -> str:
+        var, attr = match.group(1).upper(), (match.group(2) or "").upper()
+        if var == "USER" and attr:
+            return T.get(user["TEMPLATE"], attr, "") or ""
+        if not attr:
+            return specials.get(var) or T.get(tmpl, var, "") or ""
+        vec = next((v for k, v in tmpl if k == var and isinstance(v, dict)), {})
+        return vec.get(attr, "")
+
+    for key, value in list(context.items()):
+        context[key] = _VARIABLE.sub(resolve, value)
+    if (context.get("NETWORK") or "").upper() not in ("YES", "TRUE", "1"):
+        return
+    for nic in nics:
+        vn = ctx.store.find("vn", int(nic["NETWORK_ID"])) if nic.get("NETWORK_ID") else None
+        ar = next((a for a in vn["AR_POOL"] if a["AR_ID"] == nic.get("AR_ID")), {}) if vn else {}
+        for name, attr in NETWORK_CONTEXT:
+            value = nic.get(attr) or ar.get(attr) or (T.get(vn["TEMPLATE"], attr, "") if vn else "")
+            context[f"ETH{nic['NIC_ID']}_{name}"] = value or ""
+
+
 def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
               default_prefix: str = "one-") -> int:
     """Allocate a VM from a template (``one.vm.allocate`` / ``one.template.instantiate``)."""
@@ -183,6 +228,7 @@ def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
     tmpl += [("DISK", d) for d in disks] + [("NIC", n) for n in nics]
     ctx_vec = next((v for k, v in tmpl if k == "CONTEXT" and isinstance(v, dict)), None)
     if ctx_vec is not None:
+        _context(ctx, ctx_vec, tmpl, nics, vm_id, given.strip() or f"{default_prefix}{vm_id}")
         ctx_vec["DISK_ID"] = str(len(disks))
         ctx_vec.setdefault("TARGET", "hda")
     clusters = {0} | {c["ID"] for c in store.objs("cluster").values()}
