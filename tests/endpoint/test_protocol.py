@@ -119,3 +119,13 @@ def test_authorization_for_regular_users(oned: OnedServer, one: pyone.OneServer)
     one.acl.addrule(f"{0x100000000 | uid:x}", "0x200100000000", "0x4")  # #uid CLUSTER/#0 ADMIN
     assert alice.vn.allocate('NAME="n"\nVN_MAD="bridge"', -1) == 0
     assert alice.user.info(-1).NAME == "alice"
+
+
+def test_vm_actions_need_manage(oned: OnedServer, one: pyone.OneServer) -> None:
+    vid = one.vm.allocate('CPU="1"\nMEMORY="8"', True)
+    one.user.allocate("bob", "pw", "core", [])
+    bob = pyone.OneServer(oned.url, session="bob:pw")
+    with pytest.raises(pyone.OneAuthorizationException, match=rf"MANAGE VM \[{vid}\]"):
+        bob.vm.action("release", vid)
+    mine = bob.vm.allocate('CPU="1"\nMEMORY="8"', True)
+    assert bob.vm.action("release", mine) == mine

@@ -24,7 +24,7 @@ INFRA = {"host", "cluster", "datastore", "user", "group", "vdc"}
 READS = {"info", "instantiate", "clone"}  # USE operations
 ADMIN_ACTIONS = {"addhost", "delhost", "adddatastore", "deldatastore", "addvnet", "delvnet",
                  "addgroup", "delgroup", "addcluster", "delcluster", "addadmin", "deladmin",
-                 "chauth", "enable"}
+                 "chauth", "enable", "deploy"}
 
 
 def _owner_bits(kind: str, obj: dict) -> tuple[int, int, list]:
@@ -99,6 +99,8 @@ def check_call(ctx: object, method: str, params: tuple) -> None:
     if action == "allocate":
         require(ctx, kind, None, "CREATE")
         return
+    if method == "one.vm.action":  # (action, id)
+        params = params[1:]
     if not params or not isinstance(params[0], int) or isinstance(params[0], bool):
         return
     obj = ctx.store.find(kind, params[0])
