@@ -93,6 +93,9 @@ def check_call(ctx: object, method: str, params: tuple) -> None:
     if ctx.admin:
         return
     parts = method.split(".")
+    if method in ("one.acl.addrule", "one.acl.delrule"):  # ACL rules are oneadmin's business
+        raise errors.OnedError(errors.AUTHORIZATION,
+                               f"User [{ctx.uid}] : Not authorized to perform MANAGE ACL.")
     if len(parts) != 3 or parts[1] not in PREFIXES:
         return
     kind, action = parts[1], parts[2]
@@ -115,3 +118,5 @@ def check_call(ctx: object, method: str, params: tuple) -> None:
     require(ctx, kind, obj, op)
     if action == "instantiate":
         require(ctx, "vm", None, "CREATE")
+    if action == "clone":
+        require(ctx, kind, None, "CREATE")
