@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from .. import errors
@@ -41,7 +42,8 @@ def user_allocate(ctx: Ctx, name: str, password: str, driver: str = "",
         raise errors.internal("Invalid password, it cannot contain spaces")
     return new_obj(ctx, "user", {
         "ID": ctx.store.new_id("user"), "NAME": name, "GID": groups[0],
-        "GROUPS": sorted(set(groups)), "AUTH_DRIVER": driver, "ENABLED": 1, "TEMPLATE": [],
+        "GROUPS": sorted(set(groups)), "AUTH_DRIVER": driver, "ENABLED": 1,
+        "TEMPLATE": [("TOKEN_PASSWORD", password_hash(f"{name}{time.time()}"))],
         "PASSWORD": password_hash(password) if driver == "core" else password})
 
 
