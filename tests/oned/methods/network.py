@@ -189,14 +189,14 @@ def vn_add_ar(ctx: Ctx, vid: int, text: str) -> int:
     return vn["ID"]
 
 
-@method("one.vn.rm_ar", "one.vn.rm_ar_force")
-def vn_rm_ar(ctx: Ctx, vid: int, ar_id: int) -> int:
-    """``one.vn.rm_ar(id, ar_id)`` (``rm_ar_force`` ignores used leases)."""
+@method("one.vn.rm_ar")
+def vn_rm_ar(ctx: Ctx, vid: int, ar_id: int, force: bool = False) -> int:
+    """``one.vn.rm_ar(id, ar_id[, force])``: ``force`` ignores used leases (``AddressRangePool::rm_ar``)."""
     vn = get(ctx, "vn", vid)
     ar = next((a for a in vn["AR_POOL"] if a["AR_ID"] == str(int(ar_id))), None)
     if ar is None:
         raise errors.action("Address Range does not exist")
-    if not ctx.method.endswith("force") and ar_leases(ctx.store, vn["ID"], ar):
+    if not force and ar_leases(ctx.store, vn["ID"], ar):
         raise errors.action("Address Range has leases in use")
     vn["AR_POOL"].remove(ar)
     return vn["ID"]
