@@ -172,3 +172,10 @@ def test_duplicate_names_fail(run_module, oned):
     result = run_module("one_vm", name="dup", template="amon", state="absent")
     assert result.failed and "several virtual machines are named 'dup'" in result["msg"]
     assert snapshot(oned) == before
+
+
+def test_instantiating_leaves_the_template_unchanged(run_module):
+    run_module("one_vm", name="amon-1", template="amon", state="running")
+    template = run_module("one_template", name="amon", cpu=1, memory=1024, disks=[{"image": "eole-amon"}],
+                          nics=[{"network": "CR_pedago"}], context={"NETWORK": True, "SET_HOSTNAME": "amon"})
+    assert template["changed"] is False and template.writes == {}, template.get("diff")

@@ -465,7 +465,7 @@ def template_instantiate(ctx: Ctx, tid: int, name: str = "", hold: bool = False,
                          extra: str = "", persistent: bool = False) -> int:
     """``one.template.instantiate(id, name, hold, extra, persistent)``: new VM id."""
     src = get(ctx, "template", tid)
-    tmpl = [(k, v) for k, v in src["TEMPLATE"]]
+    tmpl = [(k, dict(v) if isinstance(v, dict) else v) for k, v in src["TEMPLATE"]]  # the VM owns copies
     if extra:
         tmpl = T.merge(tmpl, parse_template(extra))
     T.erase(tmpl, "NAME")
