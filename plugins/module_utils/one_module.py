@@ -271,11 +271,13 @@ class OneObjectModule:
         for cluster_id in sorted(set(current_ids) - wanted):
             self.call(f"cluster.del{member}", cluster_id, object_id)
 
-    def declared_template(self, current: Mapping[str, Any]) -> dict[str, Any]:
-        """The current values of the template attributes the task declares (for the returned facts)."""
-        if self.params["state"] != "present":
+    def declared_template(self, current: Mapping[str, Any],
+                          declared: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The current values of the template attributes the task declares (``attributes`` unless ``declared``)."""
+        if self.params["state"] == "absent":
             return {}
-        declared = one_template.normalize(self.params.get("attributes"), "attributes")
+        if declared is None:
+            declared = one_template.normalize(self.params.get("attributes"), "attributes")
         return {key: current.get(key) for key in declared}
 
     # ----------------------------------------------------------------- the declarative run

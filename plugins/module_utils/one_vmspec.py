@@ -157,14 +157,15 @@ def vector_differences(desired: dict[str, Any], current: dict[str, Any]) -> dict
     changed = {}
     for key, value in desired.items():
         if key in VECTOR_KEYS:
-            if _as_list(value) != _as_list(current.get(key)):
+            if as_list(value) != as_list(current.get(key)):
                 changed[key] = value
         elif not one_template.same_value(value, current.get(key)):
             changed[key] = value
     return changed
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
+def as_list(value: Any) -> list[Any]:
+    """A repeatable template attribute (absent, one vector or several) as a list."""
+    if value in (None, ""):
         return []
     return value if isinstance(value, list) else [value]

@@ -142,9 +142,8 @@ class GroupModule(OneObjectModule):
 
     def facts(self, obj: Any) -> dict[str, Any]:
         current = self.current(obj)
-        declared = one_template.normalize(self.params["attributes"], "attributes")
         return {"id": int(obj.ID), "name": obj.NAME, "users": self.names_of("user", id_list(obj.USERS)),
-                "admins": current["admins"], "template": {k: current["template"].get(k) for k in declared}}
+                "admins": current["admins"], "template": self.declared_template(current["template"])}
 
     def create(self, desired: dict[str, Any]) -> int:
         self.check_members([], desired.get("admins", []))  # a new group has no member yet

@@ -297,12 +297,18 @@ class ImageModule(OneObjectModule):
             return p["type"]
         return "DATABLOCK" if p["path"] is None and p["size"] is not None else None
 
-    def desired(self) -> dict[str, Any]:
+    def declared_attributes(self) -> dict[str, Any]:
+        """The declared template attributes: ``attributes`` plus DEV_PREFIX and DESCRIPTION."""
         p = self.params
         template = one_template.normalize(p["attributes"], "attributes")
         for key, value in (("DEV_PREFIX", p["dev_prefix"]), ("DESCRIPTION", p["description"])):
             if value is not None:
                 template[key] = value
+        return template
+
+    def desired(self) -> dict[str, Any]:
+        p = self.params
+        template = self.declared_attributes()
         view: dict[str, Any] = {"datastore": p["datastore"]}
         optional = {"type": self._image_type(), "persistent": p["persistent"], "enabled": p["enabled"],
                     "path": p["path"], "size": p["size"]}
@@ -337,8 +343,7 @@ class ImageModule(OneObjectModule):
             "size": current["size"],
             "path": obj.PATH or "",
             "source": obj.SOURCE or "",
-            "template": {k: current["template"].get(k) for k in self.desired().get("template", {})}
-            if self.params["state"] == "present" else {},
+            "template": self.declared_template(current["template"], self.declared_attributes()),
             "running_vms": int(obj.RUNNING_VMS or 0),
             **owner_facts(obj),
         }

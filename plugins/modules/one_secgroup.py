@@ -187,7 +187,7 @@ class SecgroupModule(OneObjectModule):
         current = self.current(obj)
         declared = self.desired()["template"] if self.params["state"] == "present" else {}
         return {"id": int(obj.ID), "name": obj.NAME, "rules": current["rules"],
-                "template": {k: current["template"].get(k) for k in declared}, **owner_facts(obj)}
+                "template": self.declared_template(current["template"], declared), **owner_facts(obj)}
 
     def same(self, key: str, desired: Any, current: Any) -> bool:
         if key == "rules":

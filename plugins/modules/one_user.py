@@ -234,11 +234,9 @@ class UserModule(OneObjectModule):
 
     def facts(self, obj: Any) -> dict[str, Any]:
         secondary = [g for g in id_list(obj.GROUPS) if g != int(obj.GID)]
-        declared = one_template.normalize(self.params["attributes"], "attributes")
-        template = one_template.from_pyone(obj.TEMPLATE)
         return {"id": int(obj.ID), "name": obj.NAME, "auth_driver": obj.AUTH_DRIVER, "group": obj.GNAME,
                 "groups": self.names_of("group", secondary), "enabled": bool(int(obj.ENABLED)),
-                "template": {k: template.get(k) for k in declared}}
+                "template": self.declared_template(one_template.from_pyone(obj.TEMPLATE))}
 
     def same(self, key: str, desired: Any, current: Any) -> bool:
         if key == "enabled":

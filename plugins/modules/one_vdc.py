@@ -210,9 +210,8 @@ class VdcModule(OneObjectModule):
 
     def facts(self, obj: Any) -> dict[str, Any]:
         current = self.current(obj)
-        declared = one_template.normalize(self.params["attributes"], "attributes")
         template = current.pop("template")
-        return {"id": int(obj.ID), "name": obj.NAME, **current, "template": {k: template.get(k) for k in declared}}
+        return {"id": int(obj.ID), "name": obj.NAME, **current, "template": self.declared_template(template)}
 
     # ------------------------------------------------------------------ writes
     def create(self, desired: dict[str, Any]) -> int:

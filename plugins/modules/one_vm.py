@@ -256,6 +256,7 @@ from ansible_collections.eole.hapy.plugins.module_utils.one_module import (
 )
 from ansible_collections.eole.hapy.plugins.module_utils.one_vmspec import (
     VM_SPEC_ARGSPEC,
+    as_list,
     validate_vm_spec,
     vm_spec_template,
 )
@@ -342,12 +343,6 @@ def vm_failure(vm: Any) -> str | None:
     return f"the VM is in state {shown}; recover it (onevm recover) before managing it"
 
 
-def nics_of(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """The NICs of a VM template as a list of dicts."""
-    nics = template.get("NIC") or []
-    return nics if isinstance(nics, list) else [nics]
-
-
 class VmModule(OneObjectModule):
     kind = KINDS["vm"]
     fact_name = "vm"
@@ -405,9 +400,9 @@ class VmModule(OneObjectModule):
             if key in spec:
                 view[option] = spec[key]
         if "NIC" in spec:
-            view["nics"] = [self.ref_name(nic, "NETWORK", "vn") for nic in _as_list(spec["NIC"])]
+            view["nics"] = [self.ref_name(nic, "NETWORK", "vn") for nic in as_list(spec["NIC"])]
         if "DISK" in spec:
-            view["disks"] = [self.ref_name(disk, "IMAGE", "image") for disk in _as_list(spec["DISK"])]
+            view["disks"] = [self.ref_name(disk, "IMAGE", "image") for disk in as_list(spec["DISK"])]
         return view
 
     def ref_name(self, vector: dict[str, Any], attr: str, api: str) -> str:
@@ -430,8 +425,8 @@ class VmModule(OneObjectModule):
             "context": {k: v for k, v in (template.get("CONTEXT") or {}).items() if "$" not in str(v)},
             "graphics": template.get("GRAPHICS"), "os": template.get("OS"), "features": template.get("FEATURES"),
             "inputs": template.get("INPUT"),
-            "nics": [self.ref_name(nic, "NETWORK", "vn") for nic in nics_of(template)],
-            "disks": [self.ref_name(disk, "IMAGE", "image") for disk in _as_list(template.get("DISK"))],
+            "nics": [self.ref_name(nic, "NETWORK", "vn") for nic in as_list(template.get("NIC"))],
+            "disks": [self.ref_name(disk, "IMAGE", "image") for disk in as_list(template.get("DISK"))],
         }
         if self.params["template"] is not None and template.get("TEMPLATE_ID") not in (None, ""):
             template_id = int(template["TEMPLATE_ID"])
@@ -453,9 +448,7 @@ class VmModule(OneObjectModule):
         user = one_template.from_pyone(obj.USER_TEMPLATE)
         state, lcm = state_names(obj)
         nics = [{"nic_id": int(nic.get("NIC_ID", index)), "network": nic.get("NETWORK", ""), "ip": nic.get("IP", ""),
-                 "mac": nic.get("MAC", "")} for index, nic in enumerate(nics_of(template))]
-        declared = one_template.normalize(self.params["attributes"], "attributes") if self.params["state"] != "absent" \
-            else {}
+                 "mac": nic.get("MAC", "")} for index, nic in enumerate(as_list(template.get("NIC")))]
         return {
             "id": int(obj.ID),
             "name": obj.NAME,
@@ -466,7 +459,7 @@ class VmModule(OneObjectModule):
             "nics": nics,
             "host": _last_host(obj),
             "template_id": int(template["TEMPLATE_ID"]) if str(template.get("TEMPLATE_ID", "")).isdigit() else -1,
-            "attributes": {k: user.get(k) for k in declared},
+            "attributes": self.declared_template(user),
             "labels": labels_of(user.get("LABELS")),
             **owner_facts(obj),
         }
@@ -577,12 +570,6 @@ class VmModule(OneObjectModule):
         if skipped:
             outcome["not_applied"] = skipped
         return outcome
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value in (None, ""):
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _last_host(vm: Any) -> str:
