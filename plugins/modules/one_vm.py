@@ -349,7 +349,6 @@ class VmModule(OneObjectModule):
     ownable = True
     states = ("present", "running", "poweroff", "undeployed", "absent")
     create_only = CREATE_ONLY
-    references = {"template": "template"}
     argument_spec = {
         **VM_SPEC_ARGSPEC,
         "template": {"type": "str"},
@@ -379,8 +378,10 @@ class VmModule(OneObjectModule):
     def lookup(self, name: str) -> Any | None:
         obj = super().lookup(name)
         if obj is None:
-            if self.params["state"] != "absent" and not self.params["template"]:
-                raise OneError(f"template: required to create VM '{name}' (name or id of a VM template)")
+            if self.params["state"] != "absent":
+                if not self.params["template"]:
+                    raise OneError(f"template: required to create VM '{name}' (name or id of a VM template)")
+                self.id_of("template", self.params["template"], "template")  # only needed (and checked) to create
             return None
         return self.info(int(obj.ID))  # the pool lists a short template only
 
@@ -428,10 +429,12 @@ class VmModule(OneObjectModule):
             "nics": [self.ref_name(nic, "NETWORK", "vn") for nic in as_list(template.get("NIC"))],
             "disks": [self.ref_name(disk, "IMAGE", "image") for disk in as_list(template.get("DISK"))],
         }
-        if self.params["template"] is not None and template.get("TEMPLATE_ID") not in (None, ""):
+        if self.params["template"] is not None and str(template.get("TEMPLATE_ID", "")).isdigit():
             template_id = int(template["TEMPLATE_ID"])
-            view["template"] = ref_view(self.params["template"], template_id,
-                                        self.names_of("template", [template_id])[0])
+            name = self.names_of("template", [template_id])[0]
+            # a template deleted since is no difference worth a warning
+            view["template"] = self.params["template"] if name == str(template_id) else \
+                ref_view(self.params["template"], template_id, name)
         return view
 
     def same(self, key: str, desired: Any, current: Any) -> bool:

@@ -182,3 +182,11 @@ def test_instantiating_leaves_the_template_unchanged(run_module):
     template = run_module("one_template", name="amon", cpu=1, memory=1024, disks=[{"image": "eole-amon"}],
                           nics=[{"network": "CR_pedago"}], context={"NETWORK": True, "SET_HOSTNAME": "amon"})
     assert template["changed"] is False and template.writes == {}, template.get("diff")
+
+
+def test_existing_vm_does_not_need_its_template(run_module):
+    run_module("one_vm", name="amon-1", template="amon", hold=True)
+    assert not run_module("one_template", name="amon", state="absent").failed
+    result = run_module("one_vm", name="amon-1", template="amon", hold=True)
+    assert result["changed"] is False and not result.failed and result.writes == {}
+    assert "not_applied" not in result
