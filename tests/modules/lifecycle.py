@@ -8,7 +8,6 @@ write methods), diff content naming the changed key, deletion and idempotent del
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -23,14 +22,9 @@ def fast_endpoint(oned: Any, monkeypatch: Any) -> Any:
     return oned
 
 
-def quiesce(oned: Any, timeout: float = 5.0) -> None:
+def quiesce(oned: Any) -> None:
     """Let the endpoint apply its pending driver transitions (image copies, VM boots), so its state is stable."""
-    deadline = time.monotonic() + timeout
-    while any("_SCHED" in obj for pool in oned.store.pools.values() for obj in pool["objs"].values()):
-        if time.monotonic() > deadline:
-            raise AssertionError("the endpoint still has pending transitions")
-        time.sleep(0.02)
-        oned.call("one.system.version", ("oneadmin:opennebula",))
+    oned.settle()
 
 
 def snapshot(oned: Any) -> str:
