@@ -212,10 +212,16 @@ class OneObjectModule:
                                  f"creates it (check mode). A real run fails here if it still does not exist.")
                 self._id_cache[key] = -1
             elif obj is None:
-                raise OneError(f"{field}: no {kind.label} named '{name}' exists in OpenNebula")
+                raise self.missing(kind, name, field)
             else:
                 self._id_cache[key] = int(obj.ID)
         return self._id_cache[key]
+
+    def missing(self, kind: OneKind, name: str, field: str) -> OneError:
+        """The error for a related object that is not found (pools only list what the API user may see)."""
+        user = self.client.credentials.username if self.client is not None else "oneadmin"
+        hint = "" if user == "oneadmin" else f" (or user '{user}' is not allowed to see it)"
+        return OneError(f"{field}: no {kind.label} named '{name}' exists in OpenNebula{hint}")
 
     def names_of(self, api: str, ids: list[int]) -> list[str]:
         """Names of related objects by id (ids whose object is gone are shown as numbers)."""

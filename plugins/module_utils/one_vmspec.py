@@ -124,7 +124,7 @@ def _reference(module: Any, api: str, ref: Any, field: str, attr: str) -> dict[s
         return {f"{attr}_ID": str(ref)}
     obj = module.find(KINDS[api], str(ref))
     if obj is None:
-        raise OneError(f"{field}: no {KINDS[api].label} named '{ref}' exists in OpenNebula")
+        raise module.missing(KINDS[api], str(ref), field)
     return {attr: obj.NAME, f"{attr}_UNAME": obj.UNAME}
 
 
