@@ -46,6 +46,10 @@ inputs_hash() {
   } | sha256sum | cut -c1-16
 }
 hash=$(inputs_hash)
+# Scenarios may run this concurrently: one build at a time.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
 if ((!force)) && [[ -f $out/Packages && "$(cat "$out/.inputs-hash" 2>/dev/null)" == "$hash" ]]; then
   echo "opennebula stand-in repository $out is up to date (inputs $hash)"
   exit 0
@@ -436,7 +440,10 @@ done
   echo "$hash" > .inputs-hash
   chmod 0644 ./*.deb Packages Packages.gz Release .inputs-hash
 )
-mkdir -p "$(dirname "$out")"
-rm -rf "$out.new"; cp -a "$pool" "$out.new"; chmod 0755 "$out.new"
-rm -rf "$out"; mv "$out.new" "$out"
+# Update in place: running containers bind-mount this very directory (a new directory would hide it from them).
+mkdir -p "$out"; chmod 0755 "$out"
+cp -a "$pool"/*.deb "$out"/
+for f in "$out"/*.deb; do [[ -e $pool/$(basename "$f") ]] || rm -f "$f"; done
+cp -a "$pool"/Packages "$pool"/Packages.gz "$pool"/Release "$out"/
+cp -a "$pool"/.inputs-hash "$out"/
 echo "built opennebula stand-in repository $out (inputs $hash): $(cd "$out" && ls ./*.deb | wc -l) packages for $versions"
