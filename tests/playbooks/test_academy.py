@@ -25,8 +25,8 @@ import pyone
 import pytest
 from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
 
-from tests.modules.module_runner import ModuleRunner
 from tests.oned import OnedServer, is_write
+from tests.playbooks.defects import CHECK_MODE_DEFECT, check_mode_needs_existing_images
 from tests.playbooks.playbook_runner import ROOT, PlaybookRun, run_playbook
 
 # The whole-site playbook; HAPY_SITE_PLAYBOOK may name another one with the same validation and cloud plays.
@@ -244,25 +244,9 @@ def test_second_run_changes_nothing(deployed):
     assert second.changed == 0, second.output[-5000:]
 
 
-def _check_mode_needs_existing_images() -> bool:
-    """Known defect of one_template (module_utils/one_vmspec.py, _reference): in check mode a disk image or NIC
-    network that an earlier task only predicted fails the task instead of being assumed, as one_module.id_of does."""
-    server = OnedServer(host="127.0.0.1", port=0, credentials="oneadmin:probe").start()
-    try:
-        run = ModuleRunner(server)
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("ONE_URL", server.url)
-            env.setenv("ONE_USERNAME", "oneadmin")
-            env.setenv("ONE_PASSWORD", "probe")
-            result = run("one_template", check=True, name="probe", memory=64, disks=[{"image": "not-yet"}])
-        return result.failed
-    finally:
-        server.stop()
-
-
 def test_check_mode_predicts_the_first_run(deployed, tmp_path):
-    if _check_mode_needs_existing_images():
-        pytest.xfail("one_template defect: in check mode it fails on an image the same run would register")
+    if check_mode_needs_existing_images():
+        pytest.xfail(CHECK_MODE_DEFECT)
     fresh = Academy()
     try:
         predicted, seconds = run_academy(fresh, tmp_path, "--check")

@@ -1,0 +1,103 @@
+"""Role eole.hapy.eole_vms on the demo school (tests/roles/eole_vms.yml), against an in-process test endpoint.
+
+The first run registers the two images, declares the two templates and starts the two VMs (read back through the
+XML-RPC API); a second run changes and writes nothing; check mode predicts the first run; a guest whose EOLE
+variables break the config.eol schema stops the role before any image, template or VM is even looked up.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pyone
+import pytest
+
+from tests.oned import OnedServer, is_write
+from tests.playbooks.defects import CHECK_MODE_DEFECT, check_mode_needs_existing_images
+from tests.playbooks.playbook_runner import run_playbook
+
+PLAYBOOK = "tests/roles/eole_vms.yml"
+DEMO = "inventories/demo"
+PASSWORD = "demo-oneadmin"  # inventories/demo/group_vars/all/site.yml
+BAD_EOLE = Path(__file__).parents[1] / "playbooks" / "bad_inventories" / "bad_eole_variables.yml"
+
+
+@pytest.fixture
+def oned():
+    server = OnedServer(host="127.0.0.1", port=0, credentials=f"oneadmin:{PASSWORD}", step=0.05).start()
+    yield server
+    server.stop()
+
+
+def writes(server) -> dict[str, int]:
+    return {m: n for m, n in server.calls.items() if is_write(m)}
+
+
+def run(server, *args: str):
+    return run_playbook(PLAYBOOK, DEMO, "-e", f"hapy_one_api_url={server.url}", *args)
+
+
+def test_guests_converge_then_nothing_changes(oned):
+    first = run(oned)
+    assert first.returncode == 0, first.output[-4000:]
+    first_writes = writes(oned)
+    assert first_writes["one.image.allocate"] == 2
+    assert first_writes["one.template.allocate"] == 2
+    assert first_writes["one.template.instantiate"] == 2
+
+    one = pyone.OneServer(oned.url, session=f"oneadmin:{PASSWORD}")
+    images = {i.NAME: i for i in one.imagepool.info(-2, -1, -1).IMAGE}
+    assert sorted(images) == ["eole-2.9-amon", "eole-2.9-scribe"]
+    assert images["eole-2.9-amon"].PATH == "/var/lib/one/import/eole-2.9-amon.qcow2"
+    assert images["eole-2.9-amon"].DATASTORE == "images-disques"
+    templates = {t.NAME: t.TEMPLATE for t in one.templatepool.info(-2, -1, -1).VMTEMPLATE}
+    amon = templates["amon"]
+    assert (amon["CPU"], amon["VCPU"], amon["MEMORY"]) == ("0.5", "1", "1024")
+    assert amon["OS"] == {"ARCH": "x86_64", "FIRMWARE": "UEFI", "MACHINE": "q35"}
+    assert amon["DISK"]["IMAGE"] == "eole-2.9-amon" and amon["DISK"]["SIZE"] == "10240"
+    assert [(n["NETWORK"], n["IP"], n["MODEL"]) for n in amon["NIC"]] == [
+        ("CR_wan", "10.99.0.2", "virtio"), ("CR_admin", "10.99.1.1", "virtio"), ("CR_pedago", "10.99.2.1", "virtio")]
+    assert amon["GRAPHICS"]["TYPE"] == "VNC" and amon["INPUT"] == {"BUS": "usb", "TYPE": "tablet"}
+    context = amon["CONTEXT"]
+    assert base64.b64decode(context["EOLE_ROOT_PASSWORD_BASE64"]).decode() == "demo-eole-root"
+    config = json.loads(base64.b64decode(context["EOLE_CONFIG_EOL_BASE64"]))
+    assert config["numero_etab"]["val"] == "9749999z" and config["type_amon"]["val"] == "3zones"
+    vms = {v.NAME: v for v in one.vmpool.infoextended(-2, -1, -1, -1).VM}
+    assert sorted(vms) == ["amon", "scribe"]
+    assert all((vm.STATE, vm.LCM_STATE) == (3, 3) for vm in vms.values()), "running"
+    assert vms["scribe"].USER_TEMPLATE["LABELS"] == "sauvegarde"
+    assert "LABELS" not in vms["amon"].USER_TEMPLATE or not vms["amon"].USER_TEMPLATE["LABELS"]
+
+    oned.reset_calls()
+    second = run(oned)
+    assert second.returncode == 0, second.output[-4000:]
+    assert second.changed == 0, second.output[-4000:]
+    assert writes(oned) == {}, "a second run must not write anything"
+
+
+def test_check_mode_predicts_first_run(oned):
+    if check_mode_needs_existing_images():
+        pytest.xfail(CHECK_MODE_DEFECT)
+    predicted = run(oned, "--check", "--diff")
+    assert predicted.returncode == 0, predicted.output[-4000:]
+    assert writes(oned) == {}, "check mode must not write"
+    real = run(oned)
+    assert real.returncode == 0, real.output[-4000:]
+    assert predicted.changed == real.changed
+
+
+def test_bad_eole_variables_stop_the_role_before_any_guest_object(oned):
+    result = run(oned, "-e", f"@{BAD_EOLE}")
+    assert result.returncode != 0
+    assert "3 error(s) in the guests of 9749999Z, nothing was changed" in result.output
+    assert "hapy_guests[0] amon: activer_dhcp: 'peut-etre'; expected oui or non" in result.output
+    assert not [m for m in oned.calls if m.split(".")[1] in ("image", "template", "vm")]
+
+
+def test_validate_entry_point_alone_reaches_no_api(oned):
+    result = run(oned, "--tags", "validate", "-e", f"@{BAD_EOLE}")
+    assert result.returncode != 0
+    assert "hapy_guests[1] scribe: numero_etab: '123'; expected a lower-case UAI like 9740001a" in result.output
+    assert sum(oned.calls.values()) == 0
