@@ -106,8 +106,8 @@ extends_documentation_fragment:
   - eole.hapy.one_connection
 notes:
   - Runs on the host that reaches the OpenNebula XML-RPC endpoint (usually the controller); needs C(pyone).
-  - Priority changes are sent in the job template (C(one.backupjob.update)); schedule changes use
-    C(one.backupjob.schedupdate), C(schedadd) and C(scheddelete).
+  - Attribute changes are merged with C(one.backupjob.update); priority changes use C(one.backupjob.priority);
+    schedule changes use C(one.backupjob.schedupdate), C(schedadd) and C(scheddelete).
   - VM backups themselves (C(onevm backup), image restore) are OpenNebula's; this module only declares the job.
 seealso:
   - module: eole.hapy.one_datastore
@@ -569,7 +569,10 @@ class BackupJobModule(OneObjectModule):
         return super().same(key, desired, current)
 
     def lookup(self, name: str) -> Any | None:
+        """The job by name, read in full: the pool listing does not carry its scheduled actions."""
         obj = super().lookup(name)
+        if obj is not None:
+            obj = self.info(int(obj.ID))
         self._current_actions = _actions(one_template.from_pyone(getattr(obj, "TEMPLATE", None))) if obj else []
         return obj
 
@@ -608,8 +611,6 @@ class BackupJobModule(OneObjectModule):
         for option, attribute in TEMPLATE_OPTIONS.items():
             if option in desired:
                 template[attribute] = desired[option]
-        if "priority" in desired:
-            template["PRIORITY"] = str(desired["priority"])
         return template
 
     def create(self, desired: dict[str, Any]) -> int:
@@ -619,6 +620,8 @@ class BackupJobModule(OneObjectModule):
         if "vms" not in desired:
             raise OneError("vms: declare vms and/or vm_labels to create a backup job", kind="input")
         template = {"NAME": self.params["name"], **self._template(desired)}
+        if "priority" in desired:
+            template["PRIORITY"] = str(desired["priority"])
         if desired.get("schedule"):
             template["SCHED_ACTION"] = sched_action(desired["schedule"])
         return int(self.call("backupjob.allocate", one_template.render(template)))
@@ -626,6 +629,8 @@ class BackupJobModule(OneObjectModule):
     def apply(self, obj: Any, changes: dict[str, Any], desired: dict[str, Any]) -> None:
         job_id = int(obj.ID)
         update_template(self, job_id, self._template({k: v for k, v in changes.items() if k != "schedule"}))
+        if "priority" in changes:
+            self.call("backupjob.priority", job_id, int(changes["priority"]))
         if "schedule" in changes:
             actions = self._current_actions
             wanted = changes["schedule"]

@@ -81,7 +81,8 @@ def test_create_then_idempotent_with_zero_writes(run_module, oned, site):
     again = run_module("one_backupjob", **JOB)
     assert not again.failed and again["changed"] is False, again.get("diff")
     assert again.writes == {}
-    assert set(again.calls) <= {"one.backupjobpool.info", "one.vmpool.info", "one.datastorepool.info"}
+    assert set(again.calls) <= {"one.backupjobpool.info", "one.backupjob.info", "one.vmpool.info",
+                                "one.datastorepool.info"}
 
 
 def test_check_mode_and_diff_of_one_attribute_then_update(run_module, oned, site):
@@ -106,7 +107,7 @@ def test_priority_mode_and_execution_update_in_one_write(run_module, site):
     changed = {**JOB, "priority": 60, "mode": "increment", "execution": "parallel"}
     result = run_module("one_backupjob", **changed)
     assert result["changes"] == ["execution", "mode", "priority"]
-    assert result.writes == {"one.backupjob.update": 1}
+    assert result.writes == {"one.backupjob.update": 1, "one.backupjob.priority": 1}
     job = result["backupjob"]
     assert (job["priority"], job["mode"], job["execution"]) == (60, "INCREMENT", "PARALLEL")
     assert run_module("one_backupjob", **changed).writes == {}
@@ -136,9 +137,21 @@ def test_schedule_change_uses_the_scheduled_action_methods(run_module, oned, sit
     assert predicted["diff"]["after"]["schedule"]["days"] == [0, 6]
     assert predicted["diff"]["before"]["schedule"]["time"] == "01:30"
     result = run_module("one_backupjob", **weekly)
-    if result.failed and "schedupdate" in result["msg"]:
-        pytest.xfail("the test endpoint does not implement one.backupjob.schedupdate yet: " + result["msg"])
     assert result.writes == {"one.backupjob.schedupdate": 1}
+    [schedule] = result["backupjob"]["schedule"]
+    assert (schedule["repeat"], schedule["days"], schedule["time"]) == ("weekly", [0, 6], "03:00")
+    assert run_module("one_backupjob", **weekly).writes == {}
+
+    hourly = {**JOB, "schedule": {"cron": "15 */6 * * *"}}
+    result = run_module("one_backupjob", **hourly)
+    assert result.writes == {"one.backupjob.schedupdate": 1}
+    assert run_module("one_backupjob", **hourly).writes == {}
+
+    removed = run_module("one_backupjob", **{**JOB, "schedule": {}})
+    assert removed["changes"] == ["schedule"] and removed.writes == {"one.backupjob.scheddelete": 1}
+    assert removed["backupjob"]["schedule"] == []
+    added = run_module("one_backupjob", **weekly)
+    assert added.writes == {"one.backupjob.schedadd": 1}
     assert run_module("one_backupjob", **weekly).writes == {}
 
 
