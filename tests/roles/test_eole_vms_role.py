@@ -1,7 +1,8 @@
 """Role eole.hapy.eole_vms on the demo school (tests/roles/eole_vms.yml), against an in-process test endpoint.
 
 The first run registers the two images, declares the two templates and starts the two VMs (read back through the
-XML-RPC API); a second run changes and writes nothing; check mode predicts the first run; a guest whose EOLE
+XML-RPC API); a second run changes and writes nothing; the run stage only changes the templates' CONTEXT; check
+mode predicts the first run; a guest whose EOLE
 variables break the config.eol schema stops the role before any image, template or VM is even looked up.
 """
 
@@ -75,6 +76,14 @@ def test_guests_converge_then_nothing_changes(oned):
     assert second.returncode == 0, second.output[-4000:]
     assert second.changed == 0, second.output[-4000:]
     assert writes(oned) == {}, "a second run must not write anything"
+
+    oned.reset_calls()
+    run_stage = run(oned, "-e", "eole_vms_stage=run")
+    assert run_stage.returncode == 0, run_stage.output[-4000:]
+    assert writes(oned) == {"one.template.update": 2}, "only the templates' CONTEXT changes; the VMs are left alone"
+    for template in one.templatepool.info(-2, -1, -1).VMTEMPLATE:
+        assert template.TEMPLATE["CONTEXT"]["NETCFG_TYPE"] == "none"
+        assert "HAPY_HALT" not in template.TEMPLATE["CONTEXT"]
 
 
 def test_check_mode_predicts_first_run(oned):
