@@ -19,7 +19,7 @@ from tests.oned import OnedServer, is_write
 from tests.playbooks.defects import CHECK_MODE_DEFECT, check_mode_needs_existing_images
 from tests.playbooks.playbook_runner import run_playbook
 
-PLAYBOOK = "tests/roles/eole_vms.yml"
+PLAYBOOK = "tests/roles/eole_vms.yml"  # cloud_site, datastores, eole_vms
 DEMO = "inventories/demo"
 PASSWORD = "demo-oneadmin"  # inventories/demo/group_vars/all/site.yml
 BAD_EOLE = Path(__file__).parents[1] / "playbooks" / "bad_inventories" / "bad_eole_variables.yml"
@@ -106,7 +106,8 @@ def test_bad_eole_variables_stop_the_role_before_any_guest_object(oned):
 
 
 def test_validate_entry_point_alone_reaches_no_api(oned):
-    result = run(oned, "--tags", "validate", "-e", f"@{BAD_EOLE}")
+    result = run_playbook("tests/roles/eole_vms_validate.yml", DEMO, "-e", f"hapy_one_api_url={oned.url}",
+                          "-e", f"@{BAD_EOLE}")
     assert result.returncode != 0
     assert "hapy_guests[1] scribe: numero_etab: '123'; expected a lower-case UAI like 9740001a" in result.output
     assert sum(oned.calls.values()) == 0
