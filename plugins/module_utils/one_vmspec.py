@@ -124,7 +124,8 @@ def _reference(module: Any, api: str, ref: Any, field: str, attr: str) -> dict[s
         return {f"{attr}_ID": str(ref)}
     obj = module.find(KINDS[api], str(ref))
     if obj is None:
-        raise module.missing(KINDS[api], str(ref), field)
+        module.id_of(api, str(ref), field)  # fails naming the field, or in check mode assumes an earlier task
+        return {attr: str(ref)}
     return {attr: obj.NAME, f"{attr}_UNAME": obj.UNAME}
 
 

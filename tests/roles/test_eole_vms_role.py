@@ -16,7 +16,6 @@ import pyone
 import pytest
 
 from tests.oned import OnedServer, is_write
-from tests.playbooks.defects import CHECK_MODE_DEFECT, check_mode_needs_existing_images
 from tests.playbooks.playbook_runner import run_playbook
 
 PLAYBOOK = "tests/roles/eole_vms.yml"  # cloud_site, datastores, eole_vms
@@ -87,8 +86,6 @@ def test_guests_converge_then_nothing_changes(oned):
 
 
 def test_check_mode_predicts_first_run(oned):
-    if check_mode_needs_existing_images():
-        pytest.xfail(CHECK_MODE_DEFECT)
     predicted = run(oned, "--check", "--diff")
     assert predicted.returncode == 0, predicted.output[-4000:]
     assert writes(oned) == {}, "check mode must not write"
