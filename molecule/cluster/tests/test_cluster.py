@@ -90,6 +90,21 @@ def test_dlm_configured(host):
     assert re.search(r"^enable_fencing=0$", conf.content_string, re.M)  # the scenario is a lab without fencing
 
 
+def test_dlm_conf_with_ipmi_fencing(host):
+    """The role's dlm.conf template for a site with one IPMI BMC per node (rendered by converge, not run)."""
+    conf = host.file("/var/lib/hapy-test/dlm-ipmi.conf").content_string
+    assert re.search(r"^enable_fencing=1$", conf, re.M)
+    assert re.search(
+        r"^device  ipmi1 /usr/sbin/fence_ipmilan ip=192\.0\.2\.11 username=admin password=bmc-secret-1 lanplus=1"
+        r" method=onoff$",
+        conf,
+        re.M,
+    ), conf
+    assert re.search(r"^connect ipmi1 node=1$", conf, re.M), conf
+    assert re.search(r"^device  ipmi2 .* ip=192\.0\.2\.12 .* lanplus=0 ", conf, re.M), conf
+    assert re.search(r"^connect ipmi2 node=2$", conf, re.M), conf
+
+
 def test_dlm_runs(host, kernel):
     if not kernel["dlm"]:
         pytest.skip("kernel has no dlm module/configfs: dlm_controld cannot start (ExecStartPre modprobe dlm fails)")
