@@ -29,8 +29,7 @@ from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
 from tests.oned import OnedServer, is_write
 from tests.playbooks.playbook_runner import ROOT, PlaybookRun, run_playbook
 
-# The whole-site playbook; HAPY_SITE_PLAYBOOK may name another one with the same validation and cloud plays.
-PLAYBOOK = os.environ.get("HAPY_SITE_PLAYBOOK", "playbooks/site.yml")
+PLAYBOOK = "playbooks/site.yml"  # the whole-site playbook
 ACADEMY = "inventories/reunion"
 VAULT_PASS = ROOT / ACADEMY / ".vault-pass.demo"
 DEMO = "inventories/demo"
