@@ -76,7 +76,9 @@ def test_create_then_idempotent_with_zero_writes(run_module, oned, site):
     # what OpenNebula holds, read back through the API
     raw = oned.store.objs("backupjob")[0]
     assert raw["NAME"] == "hapy-sauvegarde" and raw["PRIORITY"] == 40
-    assert raw["OUTDATED_VMS"] == [vms["horus"], vms["amon"], vms["scribe"]]
+    template = {k: v for k, v in raw["TEMPLATE"] if isinstance(v, str)}
+    assert template["BACKUP_VMS"] == f"{vms['horus']},{vms['amon']},{vms['scribe']}"
+    assert template["DATASTORE_ID"] == str(site["datastore_id"])
 
     again = run_module("one_backupjob", **JOB)
     assert not again.failed and again["changed"] is False, again.get("diff")
