@@ -271,11 +271,9 @@ class OneObjectModule:
 
     def sync_clusters(self, member: str, object_id: int, current_ids: list[int], names: list[str]) -> None:
         """Make the object (a ``vnet``, ``datastore`` or ``host``) belong to exactly the named clusters."""
-        wanted = {self.id_of("cluster", name, "clusters") for name in names}
-        for cluster_id in sorted(wanted - set(current_ids)):
-            self.call(f"cluster.add{member}", cluster_id, object_id)
-        for cluster_id in sorted(set(current_ids) - wanted):
-            self.call(f"cluster.del{member}", cluster_id, object_id)
+        sync_ids(current_ids, self.ids_of("cluster", names, "clusters"),
+                 lambda cluster_id: self.call(f"cluster.add{member}", cluster_id, object_id),
+                 lambda cluster_id: self.call(f"cluster.del{member}", cluster_id, object_id))
 
     def declared_template(self, current: Mapping[str, Any],
                           declared: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -125,6 +125,7 @@ from ansible_collections.eole.hapy.plugins.module_utils.one_module import (
     KINDS,
     OneObjectModule,
     id_list,
+    sync_ids,
     template_with_fields,
     update_template,
 )
@@ -197,11 +198,9 @@ class ClusterModule(OneObjectModule):
 
     def sync_members(self, cluster_id: int, option: str, current_ids: list[int], names: list[str]) -> None:
         suffix, api, _ = MEMBERSHIPS[option]
-        wanted = {self.id_of(api, name, option) for name in names}
-        for member in sorted(wanted - set(current_ids)):
-            self.call(f"cluster.add{suffix}", cluster_id, member)
-        for member in sorted(set(current_ids) - wanted):
-            self.call(f"cluster.del{suffix}", cluster_id, member)
+        sync_ids(current_ids, self.ids_of(api, names, option),
+                 lambda member: self.call(f"cluster.add{suffix}", cluster_id, member),
+                 lambda member: self.call(f"cluster.del{suffix}", cluster_id, member))
 
 
 def main() -> None:
