@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up command (README): installs everything the collection and its tests need on a fresh Debian 12 machine.
 #   apt packages (podman, runc, debootstrap, ...), the Python venv with pinned packages (requirements/python.txt),
-#   this checkout linked as the eole.hapy collection, podman configured for this kernel, the molecule base image.
+#   this checkout linked as the eole.hapy collection, real OpenNebula oned builds (6.10.5, 7.0.2, cached),
+#   podman configured for this kernel, the molecule base image.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,13 @@ mkdir -p .collections/ansible_collections/eole
 ln -sfn "$repo" .collections/ansible_collections/eole/hapy
 .venv/bin/ansible-doc -l eole.hapy >/dev/null
 echo ok
+
+log "real OpenNebula oned 6.10.5 and 7.0.2 (scripts/build-oned.sh; cached outside the clone by archive sha256)"
+for version in ${HAPY_ONED_VERSIONS:-6.10.5 7.0.2}; do
+  t0=$SECONDS
+  prefix=$(bash scripts/build-oned.sh "$version" | tail -1)
+  echo "ok: oned $version in $prefix ($((SECONDS - t0)) s)"
+done
 
 log "molecule base image"
 bash scripts/build-image.sh
