@@ -16,16 +16,36 @@ sys.path.insert(0, str(ROOT))
 
 from tests.modules.module_runner import ModuleRunner
 from tests.oned import OnedServer
+from tests.real_oned import endpoints
 
 ONEADMIN = ("oneadmin", "opennebula")
+RESTART_REASONS = pytest.StashKey[dict]()  # version -> why the shared real oned had to be started afresh
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "standin_only(reason): runs on the stand-in endpoint alone (says why)")
+
+
+@pytest.fixture(scope="session")
+def real_onedes(request):
+    """The session's real oned instances, one per version, started on first use and stopped at the end."""
+    pool = endpoints.SessionPool(password=ONEADMIN[1])
+    yield pool
+    request.config.stash[RESTART_REASONS] = {v: e.restart_reasons for v, e in pool.running.items()}
+    pool.stop_all()
 
 
 @pytest.fixture
-def oned():
-    """A fresh OpenNebula test endpoint on a free loopback port, stopped after the test."""
-    server = OnedServer(host="127.0.0.1", port=0, credentials=":".join(ONEADMIN)).start()
-    yield server
-    server.stop()
+def oned(request):
+    """The OpenNebula endpoint of a test: the stand-in by default (fresh per test), or, when the test is
+    parametrised with ``oned-<version>``, the session's real oned of that version cleaned to its bootstrap state."""
+    param = getattr(request, "param", endpoints.STANDIN)
+    if param == endpoints.STANDIN:
+        server = OnedServer(host="127.0.0.1", port=0, credentials=":".join(ONEADMIN)).start()
+        yield server
+        server.stop()
+        return
+    yield request.getfixturevalue("real_onedes").get(endpoints.version_of(param))
 
 
 @pytest.fixture
@@ -35,3 +55,24 @@ def run_module(oned, monkeypatch):
     monkeypatch.setenv("ONE_USERNAME", ONEADMIN[0])
     monkeypatch.setenv("ONE_PASSWORD", ONEADMIN[1])
     return ModuleRunner(oned)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Time spent per endpoint (stand-in, each real oned version), set-up and clean-up included."""
+    totals: dict[str, list[float]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            nodeid = getattr(report, "nodeid", "")
+            param = next((p for p in endpoints.ALL if f"[{p}" in nodeid or f"-{p}" in nodeid), None)
+            if param is not None and getattr(report, "when", None) in ("setup", "call", "teardown"):
+                entry = totals.setdefault(param, [0, 0.0])
+                entry[0] += report.when == "call"
+                entry[1] += report.duration
+    if totals:
+        terminalreporter.write_sep("-", "time per endpoint (parametrised tests)")
+        for param, (count, seconds) in totals.items():
+            terminalreporter.write_line(f"{param:>14}: {count:4d} tests  {seconds:7.1f} s")
+    for version, reasons in terminalreporter.config.stash.get(RESTART_REASONS, {}).items():
+        terminalreporter.write_line(f"oned {version}: {len(reasons)} fresh restarts between tests")
+        for reason in reasons:
+            terminalreporter.write_line(f"    {reason[:200]}")

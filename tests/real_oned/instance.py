@@ -1,0 +1,258 @@
+"""One real ``oned`` instance for tests: fresh etc/ and var/ (new SQLite DB), loopback ports, dummy drivers.
+
+The install trees come from ``scripts/build-oned.sh`` (cached outside the clone). An instance is a directory
+in ONE_LOCATION layout whose ``bin``/``lib``/``share``/``sbin``/``include`` link to the install and whose
+``etc``/``var`` are its own copies, so several instances run side by side. ``stop()`` ends the process group
+oned was started in (oned, its drivers, monitord, the scheduler, the hook manager) and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import xmlrpc.client
+from pathlib import Path
+
+CACHE = Path(os.environ.get("HAPY_ONED_CACHE", "/var/cache/eole-hapy/oned"))
+VERSIONS = ("6.10.5", "7.0.2")
+LINKED = ("bin", "sbin", "lib", "share", "include")
+
+# Hosts of kind "dummy" get monitored by the stock dummy probes; VMs on them are "deployed" by the dummy VMM.
+DUMMY_VM_MAD = '\nVM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]\n'
+DUMMY_IM_MAD = ('\nIM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh",\n'
+                '          ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]\n')
+
+
+class OnedStartError(RuntimeError):
+    """oned did not answer in time; the message carries the end of its log."""
+
+
+def install_prefix(version: str) -> Path | None:
+    """The complete install of ``version`` in the cache, or None when it was not built."""
+    link = CACHE / version
+    if link.exists() and (link.resolve() / ".complete").exists():
+        return link.resolve()
+    return None
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback TCP ports (bound then released)."""
+    socks, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _sub(text: str, pattern: str, repl: str, path: Path) -> str:
+    new, n = re.subn(pattern, repl, text, count=1, flags=re.MULTILINE)
+    if n != 1:
+        raise OnedStartError(f"{path.name}: no line matches {pattern!r} (OpenNebula changed its defaults?)")
+    return new
+
+
+class OnedInstance:
+    """A real oned of ``version`` with ``oneadmin:<password>``; ``start()``, ``url``, ``stop()``."""
+
+    def __init__(self, version: str, password: str = "opennebula", workdir: Path | None = None,
+                 port: int | None = None, sched_interval: int = 1) -> None:
+        prefix = install_prefix(version)
+        if prefix is None:
+            raise FileNotFoundError(f"OpenNebula {version} is not built: run scripts/build-oned.sh {version}")
+        self.version = version
+        self.prefix = prefix
+        self.password = password
+        self.root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"hapy-oned-{version}-"))
+        self._owns_root = workdir is None
+        self.port, hm_pub, hm_rep, monitord = free_ports(4)
+        if port:
+            self.port = port
+        self._ports = {"hm_pub": hm_pub, "hm_rep": hm_rep, "monitord": monitord}
+        self.sched_interval = sched_interval
+        self.process: subprocess.Popen | None = None
+        self.sched_process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/RPC2"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "var" / "oned.log"
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database (DB = [ BACKEND = "sqlite" ] in the stock oned.conf)."""
+        return self.root / "var" / "one.db"
+
+    def save_db(self, copy: Path) -> None:
+        """Copy the running instance's database to ``copy`` (SQLite's online backup: a consistent snapshot
+        while oned runs), a state ``restore_db`` returns to."""
+        with sqlite3.connect(self.db_path) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+
+    def restore_db(self, copy: Path) -> None:
+        """Kill oned, put back a database saved by ``save_db``, start on it: seconds, against ~20 s for a new
+        bootstrap whose datastores must first be monitored (the saved ones already are)."""
+        self.stop(timeout=0)
+        (self.root / "var" / "lock" / ".lock").unlink(missing_ok=True)  # oned refuses to start while it exists
+        shutil.copy2(copy, self.db_path)
+        self.start(fresh=False)
+
+    # ---------------------------------------------------------------- layout and configuration
+    def _lay_out(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name in LINKED:
+            target = self.prefix / name
+            if target.exists() and not (self.root / name).exists():
+                (self.root / name).symlink_to(target)
+        shutil.rmtree(self.root / "etc", ignore_errors=True)
+        shutil.rmtree(self.root / "var", ignore_errors=True)
+        shutil.copytree(self.prefix / "etc", self.root / "etc", symlinks=True)
+        (self.root / "var").mkdir()
+        shutil.copytree(self.prefix / "var" / "remotes", self.root / "var" / "remotes", symlinks=True)
+        for sub in ("vms", "datastores", "import", "lock"):
+            (self.root / "var" / sub).mkdir(exist_ok=True)
+        (self.root / "one_auth").write_text(f"oneadmin:{self.password}\n")
+        self._configure_oned(self.root / "etc" / "oned.conf")
+        self._configure_monitord(self.root / "etc" / "monitord.conf")
+        sched = self.root / "etc" / "sched.conf"  # 6.10: mm_sched is a separate daemon talking XML-RPC
+        if sched.exists():
+            text = sched.read_text()
+            text = _sub(text, r"^ONE_XMLRPC\s*=.*$", f'ONE_XMLRPC = "http://127.0.0.1:{self.port}/RPC2"', sched)
+            text = _sub(text, r"^SCHED_INTERVAL\s*=.*$", f"SCHED_INTERVAL = {self.sched_interval}", sched)
+            sched.write_text(text)
+
+    def _configure_oned(self, path: Path) -> None:
+        text = path.read_text()
+        text = _sub(text, r"^PORT\s*=.*$", f"PORT = {self.port}", path)
+        text = _sub(text, r"^LISTEN_ADDRESS\s*=.*$", 'LISTEN_ADDRESS = "127.0.0.1"', path)
+        text = _sub(text, r"-p 2101 -l 2102", f"-p {self._ports['hm_pub']} -l {self._ports['hm_rep']}", path)
+        # the stock marketplaces reach OpenNebula's public ones: no internet here
+        text = _sub(text, r'(EXECUTABLE = "one_market",\s*ARGUMENTS\s*=\s*)"[^"]*"', r'\1"-t 15 -m http,s3"', path)
+        if re.search(r"^SCHED_MAX_WND_TIME\s*=", text, flags=re.MULTILINE):  # 7.0: oned drives one_sched
+            text = _sub(text, r"^SCHED_MAX_WND_TIME\s*=.*$", f"SCHED_MAX_WND_TIME = {self.sched_interval}", path)
+        # the dummy system-datastore driver (TM_MAD="dummy" datastores); 6.10's stock list lacks it, 7.0's has it
+        args = re.search(r'(DATASTORE_MAD\s*=\s*\[[^\]]*?ARGUMENTS\s*=\s*"[^"]*?-s )([^"]*)"', text)
+        if args and "dummy" not in args.group(2).split(","):
+            text = text[:args.start(2)] + "dummy," + text[args.start(2):]
+        path.write_text(text + DUMMY_VM_MAD)
+
+    def _configure_monitord(self, path: Path) -> None:
+        text = path.read_text()
+        text = _sub(text, r'(NETWORK\s*=\s*\[[^\]]*?ADDRESS\s*=\s*)"[^"]*"', r'\1"127.0.0.1"', path)
+        text = _sub(text, r'MONITOR_ADDRESS\s*=\s*"[^"]*"', 'MONITOR_ADDRESS = "127.0.0.1"', path)
+        text = _sub(text, r"(NETWORK\s*=\s*\[[^\]]*?PORT\s*=\s*)\d+", rf"\g<1>{self._ports['monitord']}", path)
+        path.write_text(text + DUMMY_IM_MAD)
+
+    # ---------------------------------------------------------------- process
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ONE_", "RUBY", "GEM_"))}
+        env.update(ONE_LOCATION=str(self.root), ONE_AUTH=str(self.root / "one_auth"),
+                   RUBYLIB=str(self.root / "lib" / "ruby"),
+                   PATH=f"{self.root / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}")
+        return env
+
+    def start(self, timeout: float = 90.0, fresh: bool = True) -> OnedInstance:
+        """Lay out a fresh instance (unless ``fresh=False``: keep its DB) and wait until the API answers."""
+        if fresh or not (self.root / "etc").exists():
+            self._lay_out()
+        with open(self.root / "oned.stdout", "ab") as out:
+            self.process = subprocess.Popen([str(self.root / "bin" / "oned"), "-f"], env=self.environment(),
+                                            cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        self._wait_ready(timeout)
+        self._start_scheduler()
+        return self
+
+    def _start_scheduler(self) -> None:
+        """6.10: ``oned -f`` does not start the scheduler (OpenNebula's ``one start`` does): start ``mm_sched``
+        in a session of its own, ended by ``stop()``. 7.0's oned starts ``one_sched`` itself."""
+        sched = self.root / "bin" / "mm_sched"
+        if not (self.root / "etc" / "sched.conf").exists() or not sched.exists() or self.process is None:
+            return
+        with open(self.root / "sched.stdout", "ab") as out:
+            self.sched_process = subprocess.Popen([str(sched)], env=self.environment(), cwd=self.root, stdout=out,
+                                                  stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        server = xmlrpc.client.ServerProxy(self.url)
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise OnedStartError(f"oned {self.version} exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                answer = server.one.system.version(f"oneadmin:{self.password}")
+                if answer[0]:
+                    return
+                last = RuntimeError(answer[1])
+            except (OSError, xmlrpc.client.Error) as exc:
+                last = exc
+            time.sleep(0.2)
+        self.stop()
+        raise OnedStartError(f"oned {self.version} did not answer in {timeout:.0f} s ({last}):\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        for path in (self.log_path, self.root / "oned.stdout"):
+            if path.exists():
+                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log)"
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM to oned's process group (oned stops its drivers), SIGKILL what is left after ``timeout``
+        (0: at once, for an instance whose database is thrown away or replaced)."""
+        sched, self.sched_process = self.sched_process, None
+        if sched is not None:  # 6.10's mm_sched first: it talks to oned
+            sched.kill()
+            sched.wait(5)
+        proc, self.process = self.process, None
+        if proc is None:
+            return
+        try:
+            pgid = os.getpgid(proc.pid)
+        except ProcessLookupError:
+            pgid = None
+        if proc.poll() is None and timeout > 0:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        if pgid is not None:
+            try:
+                os.killpg(pgid, signal.SIGKILL)  # drivers oned left behind
+            except ProcessLookupError:
+                pass
+        proc.wait(5)
+        self._kill_detached()
+
+    def _kill_detached(self) -> None:
+        """The dummy probes' ``monitord-client.rb`` leave oned's process group (they daemonise): end those run
+        from this instance's own directory, and nothing else."""
+        marker = f"{self.root}/".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                pass
+
+    def remove(self) -> None:
+        """Stop, then delete the instance directory if this object created it."""
+        self.stop(timeout=0 if self._owns_root else 20.0)
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
