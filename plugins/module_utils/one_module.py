@@ -182,6 +182,15 @@ class OneObjectModule:
     def info(self, object_id: int) -> Any:
         return self.call(f"{self.kind.api}.info", object_id)
 
+    def info_or_none(self, object_id: int) -> Any | None:
+        """The object, or None once oned no longer knows it (to wait for an asynchronous deletion)."""
+        try:
+            return self.info(object_id)
+        except OneError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+
     def pool(self, kind: OneKind) -> list[Any]:
         """Every object of a kind (one pool call per kind and run)."""
         if kind.api not in self._pool_cache:
@@ -233,11 +242,14 @@ class OneObjectModule:
         return sorted({self.id_of(api, name, field) for name in names})
 
     def wait_state(self, object_id: int, ready: Callable[[Any], bool], what: str,
-                   failed: Callable[[Any], str | None] | None = None, timeout: float | None = None) -> Any:
-        """Read the object until ``ready`` holds (``wait_timeout`` option by default); fail on ``failed``."""
+                   failed: Callable[[Any], str | None] | None = None, timeout: float | None = None,
+                   fetch: Callable[[int], Any] | None = None) -> Any:
+        """Read the object (``fetch``, default ``info``) until ``ready`` holds (``wait_timeout`` option by default);
+        fail on ``failed``."""
         if timeout is None:
             timeout = float(self.params.get("wait_timeout") or 300)
-        return wait_for(lambda: self.info(object_id), ready, timeout, what, failed, interval=self.poll_interval)
+        read = fetch or self.info
+        return wait_for(lambda: read(object_id), ready, timeout, what, failed, interval=self.poll_interval)
 
     # ----------------------------------------------------------------- owner, group, permissions
     def _ownership_desired(self) -> View:

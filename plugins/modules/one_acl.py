@@ -127,6 +127,10 @@ RESOURCES = {
     "MARKETPLACEAPP": 0x10000000000000, "VMGROUP": 0x20000000000000, "VNTEMPLATE": 0x40000000000000,
     "HOOK": 0x80000000000000, "BACKUPJOB": 0x100000000000000,
 }
+#: What oned's AclRule::malformed refuses: a cluster (%) or a group (@) target for these resource types.
+NOT_BY_CLUSTER = {"VM", "IMAGE", "USER", "TEMPLATE", "GROUP", "CLUSTER", "DOCUMENT", "ZONE", "SECGROUP", "VDC",
+                  "VROUTER", "MARKETPLACE", "MARKETPLACEAPP", "VMGROUP", "VNTEMPLATE"}
+NOT_BY_GROUP = {"HOST", "GROUP", "CLUSTER", "ZONE", "VDC"}
 RIGHTS = {"USE": 0x1, "MANAGE": 0x2, "ADMIN": 0x4, "CREATE": 0x8}
 #: Resource types whose objects can be named in the target (``NET/#CR_pedago``).
 NAMED_TARGETS = {"VM": "vm", "HOST": "host", "NET": "vn", "IMAGE": "image", "USER": "user", "TEMPLATE": "template",
@@ -209,6 +213,12 @@ def split_rule(rule: str) -> tuple[str, list[str], str, list[str], str]:
     unknown = [r for r in resources if r not in RESOURCES]
     if unknown:
         raise OneError(f"rule: unknown resource type(s) {', '.join(unknown)}; expected {'+'.join(RESOURCES)}")
+    for sign, refused, what in (("%", NOT_BY_CLUSTER, "a cluster (%) target applies only to DATASTORE, HOST and NET"),
+                                ("@", NOT_BY_GROUP, "a group (@) target does not apply to HOST, GROUP, CLUSTER, "
+                                                    "ZONE or VDC")):
+        wrong = [r for r in resources if r in refused]
+        if target.startswith(sign) and wrong:
+            raise OneError(f"rule: {rule!r}: {what}, not {'+'.join(wrong)} (OpenNebula refuses the rule)")
     rights = [r.upper() for r in parts[2].split("+")]
     if any(r not in RIGHTS for r in rights):
         raise OneError(f"rule: {parts[2]!r} are not rights; expected USE, MANAGE, ADMIN and/or CREATE joined by +")

@@ -376,6 +376,14 @@ class ImageModule(OneObjectModule):
             return self.wait_ready(int(obj.ID))
         return obj
 
+    def delete(self, obj: Any) -> None:
+        """oned removes an image asynchronously (DELETE state while the driver removes its file): with ``wait``,
+        return once it is gone, so that a next task neither sees it nor finds its name taken."""
+        super().delete(obj)
+        if self.params["wait"]:
+            self.wait_state(int(obj.ID), lambda img: img is None, f"image '{self.name}' (id {obj.ID}) to be deleted",
+                            fetch=self.info_or_none)
+
     def wait_ready(self, image_id: int) -> Any:
         """Wait for READY (or in use); fail with OpenNebula's message on ERROR."""
         return self.wait_state(image_id, lambda img: int(img.STATE) in (*USABLE, DISABLED),
@@ -396,7 +404,7 @@ class ImageModule(OneObjectModule):
 
 def image_error(obj: Any) -> str | None:
     """OpenNebula's error for an image in ERROR state (the ``ERROR`` template attribute), else None."""
-    if int(obj.STATE) != ERROR:
+    if obj is None or int(obj.STATE) != ERROR:
         return None
     message = one_template.from_pyone(obj.TEMPLATE).get("ERROR") or "no error message from the datastore driver"
     return f"the image is in ERROR state: {message}"

@@ -295,6 +295,34 @@ class VnetModule(OneObjectModule):
             return ar_plan(desired, current) == ([], [], [])
         return super().same(key, desired, current)
 
+    # ------------------------------------------------------------------ states
+    def lookup(self, name: str) -> Any | None:
+        """The network, or None; one being deleted (LOCK_DELETE) is waited for until gone and counts as absent."""
+        obj = super().lookup(name)
+        if obj is not None and int(obj.STATE) == LOCK_DELETE:
+            self._wait_gone(int(obj.ID))
+            return None
+        return obj
+
+    def after_create(self, object_id: int) -> Any:
+        """oned creates a network asynchronously (LOCK_CREATE, ARs not yet in AR_POOL): wait until READY."""
+        return self.wait_state(object_id, lambda vn: int(vn.STATE) == READY, f"virtual network {object_id} to be READY",
+                               failed=_vnet_error)
+
+    def settle(self, obj: Any) -> Any:
+        if int(obj.STATE) == READY:
+            return obj
+        return self.after_create(int(obj.ID))
+
+    def delete(self, obj: Any) -> None:
+        super().delete(obj)
+        self._wait_gone(int(obj.ID))
+
+    def _wait_gone(self, vnet_id: int) -> None:
+        self.wait_state(vnet_id, lambda vn: vn is None, f"virtual network {vnet_id} to be deleted",
+                        fetch=self.info_or_none,
+                        failed=lambda vn: _vnet_error(vn) if vn is not None else None)
+
     # ------------------------------------------------------------------ writes
     def create(self, desired: dict[str, Any]) -> int:
         template = {"NAME": self.params["name"], **desired["template"]}
@@ -323,6 +351,17 @@ class VnetModule(OneObjectModule):
                 self.call("vn.add_ar", vnet_id, one_template.render({"AR": ar}))
         if "clusters" in changes:
             self.sync_clusters("vnet", vnet_id, id_list(obj.CLUSTERS), changes["clusters"])
+
+
+READY, LOCK_DELETE, ERROR = 1, 3, 5  # VirtualNetwork::VirtualNetworkState (LOCK_CREATE is 2)
+
+
+def _vnet_error(vn: Any) -> str | None:
+    """The network's error when oned put it in ERROR (its driver failed), else None."""
+    if int(vn.STATE) != ERROR:
+        return None
+    error = one_template.from_pyone(getattr(vn, "TEMPLATE", None)).get("ERROR")
+    return f"the network is in ERROR state: {error or 'no error message from oned'}"
 
 
 def _is_mac(text: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyone
 import pytest
 
@@ -223,8 +225,18 @@ def test_datastores(one: pyone.OneServer) -> None:
     assert one.datastore.info(sid).DS_MAD == "-"
 
 
-def test_images(one: pyone.OneServer, settled, tmp_path) -> None:
-    disk = tmp_path / "disk.img"
+@pytest.fixture
+def safe_dir():
+    """A directory under /var/tmp, the default datastores' SAFE_DIRS (their RESTRICTED_DIRS is "/")."""
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="hapy-", dir="/var/tmp")
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_images(one: pyone.OneServer, settled, safe_dir) -> None:
+    disk = safe_dir / "disk.img"
     disk.write_bytes(b"\0" * (3 * 1024 * 1024))
     iid = one.image.allocate(f'NAME="deb"\nPATH="{disk}"\nTYPE="OS"', 1)
     img = one.image.info(iid)
@@ -243,6 +255,26 @@ def test_images(one: pyone.OneServer, settled, tmp_path) -> None:
     taken = r"^\[one.image.allocate\] Error allocating a new image. NAME is already taken by IMAGE \d+\.$"
     with pytest.raises(pyone.OneException, match=taken):  # ALLOCATE (0x4000): no pyone class
         one.image.allocate('NAME="data"\nTYPE="DATABLOCK"\nSIZE="1"', 1)
+
+
+def test_image_path_must_exist_and_be_allowed(one: pyone.OneServer, settled, tmp_path, safe_dir) -> None:
+    """Real oned stats the file at allocate (SIZE), and the fs driver's cp refuses paths under RESTRICTED_DIRS
+    ("/" by default) that no SAFE_DIRS entry (/var/tmp) allows: the image ends in ERROR."""
+    missing = safe_dir / "missing.qcow2"
+    with pytest.raises(pyone.OneInternalException,
+                       match=rf"Cannot parse image SIZE: cannot access '{missing}' \(No such file or directory\)"):
+        one.image.allocate(f'NAME="x"\nPATH="{missing}"\nTYPE="OS"', 1)
+    assert not one.imagepool.info(-2, -1, -1).IMAGE
+    disk = tmp_path / "disk.qcow2"
+    disk.write_bytes(b"\0" * 1024)
+    iid = one.image.allocate(f'NAME="restricted"\nPATH="{disk}"\nTYPE="OS"', 1)
+    img = settled(lambda: one.image.info(iid), lambda i: i.STATE != 4)
+    assert (img.STATE, img.SOURCE) == (5, "")
+    assert img.TEMPLATE["ERROR"].endswith(f": Error copying image in the datastore: Not allowed to copy image "
+                                          f"from {disk}, check RESTRICTED_DIRS in your datastore")
+    one.datastore.update(1, f'SAFE_DIRS="/var/tmp {tmp_path}"', 1)
+    allowed = one.image.allocate(f'NAME="allowed"\nPATH="{disk}"\nTYPE="OS"', 1)
+    assert settled(lambda: one.image.info(allowed).STATE, lambda s: s != 4) == 1
 
 
 def test_users_groups_vdcs_acls(one: pyone.OneServer, oned) -> None:

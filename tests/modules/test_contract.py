@@ -109,7 +109,7 @@ def test_check_mode_predicts_and_writes_nothing(run_module, case):
     assert real["changed"] is predicted["changed"]
     assert real["diff"] == predicted["diff"]
     again = run_module(case.module, check=True, **case.args)
-    assert again["changed"] is False and again.writes == {}
+    assert again["changed"] is False and again.writes == {}, again.get("diff")
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids)

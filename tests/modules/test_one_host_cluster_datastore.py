@@ -26,7 +26,7 @@ def test_host_created_disabled(run_module):
 
 
 def test_host_wait_until_monitored(run_module):
-    result = run_module("one_host", name="node1", wait=True, wait_timeout=30)
+    result = run_module("one_host", name="node1", im_mad="dummy", vm_mad="dummy", wait=True, wait_timeout=30)
     assert result["host"]["state"] == "MONITORED"
 
 

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
-from tests.modules.lifecycle import check_bad_input, check_lifecycle, fast_endpoint, warnings_of
+from tests.modules.lifecycle import check_bad_input, check_lifecycle, fast_endpoint, quiesce, snapshot, warnings_of
 
 pytestmark = pytest.mark.usefixtures("fast_endpoint")
 __all__ = ["fast_endpoint"]
 
 
-def test_lifecycle(run_module):
+@pytest.fixture
+def disk():
+    """A real 1 MiB file under /var/tmp, which the default image datastore's SAFE_DIRS allows (its RESTRICTED_DIRS
+    is "/": real oned refuses any other directory, and a path that does not exist)."""
+    folder = Path(tempfile.mkdtemp(prefix="hapy-images-", dir="/var/tmp"))
+    path = folder / "amon.qcow2"
+    path.write_bytes(b"\0" * (1024 * 1024))
+    yield str(path)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_lifecycle(run_module, disk):
     facts = check_lifecycle(
         run_module, "one_image", "image",
-        {"name": "eole-amon", "path": "/var/lib/one/import/amon.qcow2", "type": "OS", "dev_prefix": "vd",
+        {"name": "eole-amon", "path": disk, "type": "OS", "dev_prefix": "vd",
          "description": "EOLE Amon"},
         {"description": "EOLE Amon 2.10"}, "template", {"one.image.update"})
     assert facts["state"] == "READY" and facts["type"] == "OS" and facts["datastore"] == "default"
     assert facts["template"] == {"DEV_PREFIX": "vd", "DESCRIPTION": "EOLE Amon"}
-    assert facts["path"] == "/var/lib/one/import/amon.qcow2" and facts["source"]
+    assert facts["path"] == disk and facts["source"]
 
 
 def test_empty_datablock_waits_ready(run_module, oned):
@@ -38,17 +53,17 @@ def test_no_wait_returns_locked_then_next_run_waits(run_module):
     assert again["image"]["state"] == "READY"
 
 
-def test_never_reuploaded(run_module):
-    run_module("one_image", name="amon", path="/srv/amon-v1.qcow2")
+def test_never_reuploaded(run_module, disk):
+    run_module("one_image", name="amon", path=disk)
     result = run_module("one_image", name="amon", path="/srv/amon-v2.qcow2", size=4096)
     assert result["changed"] is False and result.writes == {}
     assert result["not_applied"] == ["path", "size"]
     assert any("path differs" in w and "only used at creation" in w for w in warnings_of(result))
-    assert result["image"]["path"] == "/srv/amon-v1.qcow2"
+    assert result["image"]["path"] == disk
 
 
-def test_persistent_type_enabled_and_ownership(run_module):
-    run_module("one_image", name="amon", path="/srv/amon.qcow2")
+def test_persistent_type_enabled_and_ownership(run_module, disk):
+    run_module("one_image", name="amon", path=disk)
     result = run_module("one_image", name="amon", persistent=True, type="DATABLOCK", enabled=False,
                         group="users", permissions="640")
     assert result["changes"] == ["enabled", "group", "permissions", "persistent", "type"], result
@@ -70,25 +85,42 @@ def test_created_disabled_and_owned(run_module):
     assert set(result.writes) == {"one.image.allocate", "one.image.enable", "one.image.chown"}
 
 
-def test_error_state_fails_with_driver_message(run_module, oned):
-    oned.store.step = 0.5
-    result = run_module("one_image", name="broken", path="/srv/broken.qcow2", wait=False)
-    image = oned.store.find("image", result["image"]["id"])
-    image["_SCHED"] = [[0, {"STATE": 5, "TEMPLATE": [("ERROR", "Error copying image in the datastore: "
-                                                                 "Not allowed to copy image file /srv/broken.qcow2")]}]]
-    failed = run_module("one_image", name="broken", path="/srv/broken.qcow2")
+def test_error_state_fails_with_driver_message(run_module, tmp_path):
+    restricted = tmp_path / "broken.qcow2"  # an existing file the datastore's RESTRICTED_DIRS ("/") refuses
+    restricted.write_bytes(b"\0" * 1024)
+    failed = run_module("one_image", name="broken", path=str(restricted))
     assert failed.failed
-    assert "ERROR state" in failed["msg"] and "Not allowed to copy image file" in failed["msg"]
+    assert "ERROR state" in failed["msg"] and f"Not allowed to copy image from {restricted}" in failed["msg"]
+    again = run_module("one_image", name="broken", path=str(restricted))
+    assert again.failed and "ERROR state" in again["msg"] and again.writes == {}
 
 
+def test_missing_file_fails_naming_it(run_module, oned):
+    quiesce(oned)
+    before = snapshot(oned)
+    result = run_module("one_image", name="x", path="/var/tmp/no-such-disk.qcow2")
+    assert result.failed and "cannot access '/var/tmp/no-such-disk.qcow2'" in result["msg"], result
+    assert result.writes == {"one.image.allocate": 1}  # oned refuses it: the file is on oned's side
+    assert snapshot(oned) == before
+
+
+def test_deleted_image_is_gone_when_absent_returns(run_module, oned, disk):
+    """oned deletes an image asynchronously: with wait, state=absent returns once it has left the pool."""
+    run_module("one_image", name="amon", path=disk)
+    gone = run_module("one_image", name="amon", state="absent")
+    assert gone["changed"] and gone.writes == {"one.image.delete": 1}
+    assert run_module("one_image", name="amon", path=disk)["changed"]  # the name is free again
+
+
+@pytest.mark.standin_only("freezes the stand-in's drivers (store.step) so that the image stays LOCKED")
 def test_wait_timeout(run_module, oned):
     oned.store.step = 30
     result = run_module("one_image", name="slow", size=10, wait_timeout=1)
     assert result.failed and "timed out after 1s waiting for image 'slow'" in result["msg"], result
 
 
-def test_datastore_cannot_change(run_module):
-    run_module("one_image", name="amon", path="/srv/amon.qcow2")
+def test_datastore_cannot_change(run_module, disk):
+    run_module("one_image", name="amon", path=disk)
     result = run_module("one_image", name="amon", datastore="files")
     assert result.failed and "cannot change datastore" in result["msg"] and result.writes == {}
 

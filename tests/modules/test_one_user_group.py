@@ -6,13 +6,16 @@ import hashlib
 
 import pytest
 
+from tests.modules import api
 from tests.modules.lifecycle import check_bad_input, check_lifecycle
 
 SECRET = "s3cret-Vault"
 
 
 def stored_user(oned, name):
-    return next(u for u in oned.store.objs("user").values() if u["NAME"] == name)
+    user = next(u for u in api.xml(oned, "one.userpool.info").findall("USER") if u.findtext("NAME") == name)
+    return {"PASSWORD": user.findtext("PASSWORD"), "GID": int(user.findtext("GID")),
+            "GROUPS": [int(g.text) for g in user.findall("GROUPS/ID")]}
 
 
 def test_group_lifecycle(run_module):
@@ -48,11 +51,12 @@ def test_password_set_on_create_only_unless_always(run_module, oned):
 
 
 def test_primary_and_secondary_groups(run_module, oned):
-    for name in ("etb_a", "etb_b"):
-        run_module("one_group", name=name)
+    etb_a = run_module("one_group", name="etb_a")["group"]["id"]
+    run_module("one_group", name="etb_b")
     run_module("one_user", name="u", password=SECRET, groups=["etb_a", "users"])
     user = stored_user(oned, "u")
-    assert user["GID"] == 100 and user["GROUPS"] == [1, 100]  # the first declared group is the primary one
+    # the first declared group is the primary one (ids: a shared real oned does not reuse deleted groups' ids)
+    assert user["GID"] == etb_a and user["GROUPS"] == sorted([1, etb_a])
     assert run_module("one_user", name="u", groups=["users", "etb_a"]).writes == {}
     moved = run_module("one_user", name="u", group="etb_b", groups=["users"])
     assert set(moved.writes) == {"one.user.chgrp"} and moved["user"]["group"] == "etb_b"

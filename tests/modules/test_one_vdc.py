@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.modules import api
 from tests.modules.lifecycle import check_bad_input, check_lifecycle
 
 
@@ -34,7 +35,9 @@ def test_memberships_are_exact(run_module, oned):
     vdc = result["vdc"]
     assert (vdc["groups"], vdc["clusters"], vdc["vnets"], vdc["datastores"]) == (["etb_b"], [], ["CR_pedago"],
                                                                                  ["ALL"])
-    assert oned.store.objs("vdc")[100]["DATASTORES"] == [[0, -10]]
+    stored = api.xml(oned, "one.vdc.info", vdc["id"])
+    assert [(d.findtext("ZONE_ID"), d.findtext("DATASTORE_ID")) for d in stored.findall("DATASTORES/DATASTORE")] == [
+        ("0", "-10")]
     assert result["diff"]["before"]["groups"] == ["etb_a"] and result["diff"]["after"]["groups"] == ["etb_b"]
     again = run_module("one_vdc", name="vdc-a", groups=["etb_b"], clusters=[], vnets=["CR_pedago"],
                        datastores=["ALL"], hosts=[])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.modules import api
 from tests.modules.lifecycle import check_bad_input
 
 VNET = {"name": "CR_pedago", "vn_mad": "bridge", "bridge": "br-pedago"}
@@ -16,8 +17,10 @@ def test_created_with_owner_group_and_permissions(run_module, oned):
     assert set(created.writes) == {"one.vn.allocate", "one.vn.chown", "one.vn.chmod"}
     vnet = created["vnet"]
     assert (vnet["owner"], vnet["group"], vnet["permissions"]) == ("site-a", "etb_a", "640")
-    stored = oned.store.objs("vn")[0]
-    assert (stored["UNAME"], stored["GNAME"], stored["PERMS"]) == ("site-a", "etb_a", [1, 1, 0, 1, 0, 0, 0, 0, 0])
+    stored = api.xml(oned, "one.vn.info", vnet["id"])
+    perms = [int(e.text) for e in stored.find("PERMISSIONS")]
+    owner = (stored.findtext("UNAME"), stored.findtext("GNAME"))
+    assert (*owner, perms) == ("site-a", "etb_a", [1, 1, 0, 1, 0, 0, 0, 0, 0])
     again = run_module("one_vnet", owner="site-a", group="etb_a", permissions="640", **VNET)
     assert again["changed"] is False and again.writes == {}
 

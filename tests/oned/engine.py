@@ -276,7 +276,8 @@ def filter_objs(ctx: Ctx, kind: str, flag: int, start: int, end: int) -> list:
 def _pool_info(kind: str) -> Callable:
     tag = KINDS[kind].pool_tag
 
-    def handler(ctx: Ctx, flag: int = -2, start: int = -1, end: int = -1) -> str:
+    def handler(ctx: Ctx, flag: int = -2, start: int = -1, end: int = -1, *_ignored: object) -> str:
+        # real oned ignores trailing arguments (community.general's one_vm sends templatepool.info(-2,-1,-1,-1))
         return render_pool(ctx.store, kind, tag, filter_objs(ctx, kind, flag, start, end))
     return handler
 

@@ -39,6 +39,7 @@ HOST_INIT, HOST_MONITORED, HOST_ERROR, HOST_DISABLED, HOST_OFFLINE = 0, 2, 3, 4,
 
 # Image states (include/Image.h)
 IMG_READY, IMG_USED, IMG_DISABLED, IMG_LOCKED, IMG_USED_PERS = 1, 2, 3, 4, 8
+IMG_ERROR = 5
 
 DRIVEN = ("host", "image", "vm", "backupjob")  # kinds with timed driver steps
 POOL_KEYS = ("user", "group", "vdc", "cluster", "host", "datastore", "vn", "image",

@@ -230,12 +230,31 @@ def acl_addrule(ctx: Ctx, user: str, resource: str, rights: str, zone: str = "")
         zone_v = parse_hex(zone) if zone not in ("", None) else 0x100000000
     except ValueError as exc:
         raise errors.internal(f"Error parsing rule: {exc}") from exc
+    _refuse_malformed_target(values[1])
     for rule in ctx.store.objs("acl").values():
         if [rule["USER"], rule["RESOURCE"], rule["RIGHTS"], rule["ZONE"]] == values + [zone_v]:
             raise errors.internal("Rule already exists")
     oid = ctx.store.new_id("acl")
     return new_obj(ctx, "acl", {"ID": oid, "USER": values[0], "RESOURCE": values[1],
                                 "RIGHTS": values[2], "ZONE": zone_v})
+
+
+# AclRule::INVALID_CLUSTER_OBJECTS / INVALID_GROUP_OBJECTS (src/acl/AclRule.cc), PoolObjectSQL type bits
+_ACL_CLUSTER_ID, _ACL_GROUP_ID = 0x800000000, 0x200000000
+_NOT_BY_CLUSTER = (0x1000000000 | 0x8000000000 | 0x10000000000 | 0x20000000000 | 0x40000000000 | 0x80000000000
+                   | 0x200000000000 | 0x400000000000 | 0x800000000000 | 0x1000000000000 | 0x2000000000000
+                   | 0x4000000000000 | 0x8000000000000 | 0x10000000000000 | 0x20000000000000 | 0x40000000000000)
+_NOT_BY_GROUP = 0x2000000000 | 0x40000000000 | 0x200000000000 | 0x800000000000 | 0x2000000000000
+
+
+def _refuse_malformed_target(resource: int) -> None:
+    """What oned's ``AclRule::malformed`` says of a cluster or group target on the wrong resource types."""
+    if resource & _ACL_CLUSTER_ID and resource & _NOT_BY_CLUSTER:
+        raise errors.internal("Rule is malformed: [resource] CLUSTER(%) selector can be applied only to "
+                              "DATASTORE, HOST and NET types")
+    if resource & _ACL_GROUP_ID and resource & _NOT_BY_GROUP:
+        raise errors.internal("Rule is malformed: [resource] GROUP(@) selector cannot be applied to "
+                              "HOST, GROUP, CLUSTER, ZONE or VDC types")
 
 
 @method("one.acl.delrule")

@@ -24,7 +24,7 @@ from ..engine import (
     take_name,
 )
 from ..render import image_state, image_vms
-from ..store import IMG_DISABLED, IMG_LOCKED, IMG_READY, Store, new_datastore
+from ..store import IMG_DISABLED, IMG_ERROR, IMG_LOCKED, IMG_READY, Store, new_datastore
 from ..xmlutil import umask_perms
 
 TM_DEFAULTS = {
@@ -95,7 +95,9 @@ def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True)
     path = T.get(tmpl, "PATH") or ""
     if not size and path:
         size = "0"
-        if "://" not in path and os.path.isfile(path):
+        if "://" not in path:  # the DS_MAD stat action reads the file's size before the image exists
+            if not os.path.exists(path):
+                raise errors.internal(f"Cannot parse image SIZE: cannot access '{path}' (No such file or directory)")
             size = str(max(1, -(-os.path.getsize(path) // (1024 * 1024))))
     size = size or ""
     if not re.fullmatch(r"\d+", size.strip()):
@@ -126,8 +128,25 @@ def image_allocate(ctx: Ctx, text: str, ds_id: int, check_capacity: bool = True)
         source = f"{ds['BASE_PATH']}/{digest}"
     else:
         source = img["SOURCE"]
-    ctx.store.schedule("image", img, [{"STATE": IMG_READY, "SOURCE": source}])
+    if path and "://" not in path and _restricted(ds, path):  # the fs driver's cp refuses it: image in ERROR
+        error = (f"{time.strftime('%a %b %e %H:%M:%S %Y')} : Error copying image in the datastore: "
+                 f"Not allowed to copy image from {path}, check RESTRICTED_DIRS in your datastore")
+        ctx.store.schedule("image", img, [{"STATE": IMG_ERROR, "FORMAT": "",
+                                           "TEMPLATE": [*img["TEMPLATE"], ("ERROR", error)]}])
+    else:
+        ctx.store.schedule("image", img, [{"STATE": IMG_READY, "SOURCE": source}])
     return new_obj(ctx, "image", img)
+
+
+def _restricted(ds: dict, path: str) -> bool:
+    """``check_restricted`` of the fs drivers' libfs.sh: SAFE_DIRS first, then RESTRICTED_DIRS (plus oneadmin's
+    home, which the drivers always add), as regular-expression prefixes of the resolved path."""
+    real = os.path.realpath(path)
+    safe = (T.get(ds["TEMPLATE"], "SAFE_DIRS") or "").split()
+    restricted = [*(T.get(ds["TEMPLATE"], "RESTRICTED_DIRS") or "").split(), os.path.expanduser("~") + "/"]
+    if any(re.match(d, real) for d in safe):
+        return False
+    return any(re.match(d, real) for d in restricted)
 
 
 def _image_insert_checks(ctx: Ctx, tmpl: list, ds: dict, path: str) -> tuple[str, str, str]:
