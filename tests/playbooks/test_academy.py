@@ -17,6 +17,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +29,7 @@ from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
 
 from tests.oned import OnedServer, is_write
 from tests.playbooks.playbook_runner import ROOT, PlaybookRun, run_playbook
+from tests.real_oned import endpoints
 
 PLAYBOOK = "playbooks/site.yml"  # the whole-site playbook
 ACADEMY = "inventories/reunion"
@@ -98,6 +100,19 @@ class Academy:
         self.servers = {uai: OnedServer(host="127.0.0.1", port=0, credentials=f"oneadmin:{s['password']}",
                                         step=0.05).start()
                         for uai, s in SCHOOLS.items()}
+        self.imports = Path(tempfile.mkdtemp(prefix="hapy-academy-import-"))
+        self.make_images()
+
+    def make_images(self) -> None:
+        """Real image files in each school's import directory (oned refuses a path that does not exist)."""
+        for uai in self.servers:
+            self.import_dir(uai).mkdir(parents=True, exist_ok=True)
+            for image in SCHOOLS[uai]["images"]:
+                subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2",
+                                str(self.import_dir(uai) / f"{image}.qcow2"), "1G"], check=True)
+
+    def import_dir(self, uai: str) -> Path:
+        return self.imports / uai
 
     def stop(self) -> None:
         for server in self.servers.values():
@@ -107,7 +122,9 @@ class Academy:
         path = directory / "academy-endpoints.json"
         path.write_text(json.dumps({
             "hapy_test_endpoints": {uai: server.url for uai, server in self.servers.items()},
+            "hapy_test_import_dirs": {uai: str(self.import_dir(uai)) for uai in self.servers},
             "hapy_one_api_url": "{{ hapy_test_endpoints[hapy_school.uai] }}",
+            "hapy_one_import_dir": "{{ hapy_test_import_dirs[hapy_school.uai] }}",
             "hapy_host_level": False,
         }))
         return f"@{path}"
@@ -189,8 +206,11 @@ def test_first_run_deploys_every_school(deployed):
 
 @pytest.mark.parametrize("uai", sorted(SCHOOLS))
 def test_each_school_has_exactly_its_objects(deployed, uai):
-    school = SCHOOLS[uai]
-    one = deployed["academy"].client(uai)
+    assert_school_objects(deployed["academy"].client(uai), SCHOOLS[uai])
+
+
+def assert_school_objects(one: pyone.OneServer, school: dict[str, Any]) -> None:
+    """The school's OpenNebula holds exactly what its inventory declares, every guest ACTIVE/RUNNING."""
     clusters = {c.NAME: c for c in one.clusterpool.info().CLUSTER}
     assert set(clusters) == {"default", school["cluster"]}
     cluster_id = clusters[school["cluster"]].ID
@@ -251,6 +271,96 @@ def test_check_mode_predicts_the_first_run(deployed, tmp_path):
         assert predicted.changed == deployed["first"].changed
     finally:
         fresh.stop()
+
+
+# ------------------------------------------------------------------------------------------------ on real oned
+# Three schools (two single-mode, one cluster-mode with its two nodes), each on a real oned of its own (distinct
+# host names: every school's hosts are named after it). What a test oned needs, and a real site does not, comes in
+# the extra-vars file: dummy host drivers (no hypervisor here), dummy transfer drivers (no host to ssh to), and the
+# school's import directory holding its guests' disk images as real qcow2 files.
+REAL_SCHOOLS = (sorted(u for u, s in SCHOOLS.items() if len(s["hosts"]) == 1)[:2]
+                + sorted(u for u, s in SCHOOLS.items() if len(s["hosts"]) == 2)[:1])
+REAL_VERSIONS = [p for p in endpoints.ALL if p != endpoints.STANDIN]
+
+
+class RealAcademy(Academy):
+    """One real oned (behind its counting proxy) per school of ``uais``."""
+
+    def __init__(self, version: str, uais: list[str]) -> None:
+        self.servers = {}
+        try:
+            for uai in uais:
+                self.servers[uai] = endpoints.fresh(version, password=SCHOOLS[uai]["password"])
+            self.make_images()
+        except BaseException:
+            self.stop()
+            raise
+
+    def import_dir(self, uai: str) -> Path:
+        return self.servers[uai].instance.root / "var" / "import"
+
+    def extra_vars(self, directory: Path) -> str:
+        path = directory / "academy-real-endpoints.json"
+        path.write_text(json.dumps({
+            "hapy_test_endpoints": {uai: server.url for uai, server in self.servers.items()},
+            "hapy_test_import_dirs": {uai: str(self.import_dir(uai)) for uai in self.servers},
+            "hapy_one_api_url": "{{ hapy_test_endpoints[hapy_school.uai] }}",
+            "hapy_one_import_dir": "{{ hapy_test_import_dirs[hapy_school.uai] }}",
+            "hapy_host_drivers": {"im_mad": "dummy", "vm_mad": "dummy"},
+            "datastores_tm_mad": {"single": "dummy", "cluster": "dummy"},
+            "hapy_host_level": False,
+        }))
+        return f"@{path}"
+
+
+@pytest.fixture(scope="module", params=REAL_VERSIONS)
+def deployed_real(request, tmp_path_factory):
+    """Three schools deployed on real oned (first run), then run a second time."""
+    version = endpoints.version_of(request.param)
+    endpoints.require_built(version)
+    tmp = tmp_path_factory.mktemp(f"academy-{version}")
+    academy = RealAcademy(version, REAL_SCHOOLS)
+    limit = ["--limit", ":".join(f"etb_{uai.lower()}" for uai in REAL_SCHOOLS)]
+    try:
+        first, first_time = run_academy(academy, tmp, *limit)
+        report(f"oned {version}, 3 schools, first run", first, first_time, academy)
+        first_writes = academy.writes()
+        academy.reset_calls()
+        second, second_time = run_academy(academy, tmp, *limit)
+        report(f"oned {version}, 3 schools, second run", second, second_time, academy)
+        yield {"academy": academy, "first": first, "second": second, "first_writes": first_writes,
+               "second_writes": academy.writes()}
+    finally:
+        academy.stop()
+
+
+def test_real_oned_schools_are_the_expected_mix():
+    assert len(REAL_SCHOOLS) == 3
+    assert [len(SCHOOLS[uai]["hosts"]) for uai in REAL_SCHOOLS] == [1, 1, 2], "two single, one cluster school"
+
+
+def test_real_oned_first_run_deploys_three_schools(deployed_real):
+    first = deployed_real["first"]
+    assert first.returncode == 0, first.output[-5000:]
+    assert first.failed == 0
+    schools = [SCHOOLS[uai] for uai in REAL_SCHOOLS]
+    writes = deployed_real["first_writes"]
+    assert writes.get("one.cluster.allocate") == 3
+    assert writes.get("one.host.allocate") == sum(len(s["hosts"]) for s in schools)
+    assert writes.get("one.vn.allocate") == sum(len(s["vnets"]) for s in schools)
+    assert writes.get("one.datastore.allocate") == 3 * 3
+    assert writes.get("one.image.allocate") == sum(len(s["images"]) for s in schools)
+    assert writes.get("one.template.instantiate") == sum(len(s["guests"]) for s in schools)
+    for uai in REAL_SCHOOLS:
+        assert_school_objects(deployed_real["academy"].client(uai), SCHOOLS[uai])
+
+
+def test_real_oned_second_run_changes_nothing(deployed_real):
+    second = deployed_real["second"]
+    assert second.returncode == 0, second.output[-5000:]
+    assert deployed_real["second_writes"] == {}, "a second run must not write anything"
+    assert changed_tasks(second.output) == {}, "no task may report a change"
+    assert second.changed == 0, second.output[-5000:]
 
 
 # ------------------------------------------------------------------------------------------------ EOLE end to end

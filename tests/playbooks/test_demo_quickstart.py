@@ -1,19 +1,42 @@
-"""The README's quick start: the demo school's cloud level, twice, against the OpenNebula test endpoint."""
+"""The README's quick start: the demo school's cloud level, twice, against the stand-in and against real oned.
+
+Each test gets an OpenNebula of its own (a fresh stand-in, or a fresh real oned of the version via
+``endpoints.fresh``) with the demo's oneadmin password; the demo's guest disk images are real qcow2 files in that
+OpenNebula's import directory, as ``scripts/quickstart.sh`` does.
+"""
 
 from __future__ import annotations
+
+import subprocess
+import xml.etree.ElementTree as ET
+import xmlrpc.client
+from pathlib import Path
 
 import pytest
 
 from tests.oned import OnedServer, is_write
 from tests.playbooks.playbook_runner import run_playbook
+from tests.real_oned import endpoints
 
 DEMO_PASSWORD = "demo-oneadmin"  # inventories/demo/group_vars/all/site.yml
+DEMO_IMAGES = ("eole-2.9-amon", "eole-2.9-scribe")  # hapy_guests[*].image
+DEMO_VMS = ("amon", "scribe")
 
 
-@pytest.fixture
-def demo_oned():
-    server = OnedServer(host="127.0.0.1", port=0, credentials=f"oneadmin:{DEMO_PASSWORD}").start()
-    yield server
+@pytest.fixture(params=endpoints.ALL)
+def demo_oned(request, tmp_path):
+    """(endpoint, import directory holding the demo's images as real qcow2 files)."""
+    if request.param == endpoints.STANDIN:
+        server = OnedServer(host="127.0.0.1", port=0, credentials=f"oneadmin:{DEMO_PASSWORD}").start()
+        import_dir = tmp_path / "import"
+        import_dir.mkdir()
+    else:
+        server = endpoints.fresh(endpoints.version_of(request.param), password=DEMO_PASSWORD)
+        import_dir = server.instance.root / "var" / "import"
+    for image in DEMO_IMAGES:
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(import_dir / f"{image}.qcow2"), "1G"],
+                       check=True)
+    yield server, import_dir
     server.stop()
 
 
@@ -21,28 +44,61 @@ def writes(server) -> dict[str, int]:
     return {m: n for m, n in server.calls.items() if is_write(m)}
 
 
-def test_demo_site_converges_then_changes_nothing(demo_oned):
-    url = f"-e hapy_one_api_url={demo_oned.url}"
-    first = run_playbook("site.yml", "inventories/demo", *url.split())
+def demo_args(server, import_dir: Path) -> list[str]:
+    return ["-e", f"hapy_one_api_url={server.url}", "-e", f"hapy_one_import_dir={import_dir}"]
+
+
+def pool(server, method: str, *args) -> list[ET.Element]:
+    """Read straight from the endpoint (after the counts were taken)."""
+    answer = getattr(xmlrpc.client.ServerProxy(server.url), method)(f"oneadmin:{DEMO_PASSWORD}", *args)
+    assert answer[0], answer[1]
+    return [obj for obj in ET.fromstring(answer[1]) if obj.find("ID") is not None]
+
+
+def test_demo_site_check_then_converge_then_change_nothing(demo_oned):
+    """The quick start as a user runs it: ``--check --diff`` on the fresh OpenNebula predicts the first run without
+    a write, the first run converges, the second run changes and writes nothing. One fresh OpenNebula for the three
+    runs (a real oned takes ~20 s to start and monitor its datastores)."""
+    server, import_dir = demo_oned
+    predicted = run_playbook("site.yml", "inventories/demo", "--check", "--diff", *demo_args(server, import_dir))
+    assert predicted.returncode == 0, predicted.output[-3000:]
+    assert writes(server) == {}, "check mode must not write"
+    assert "CR_pedago" in predicted.output, "--diff shows the networks it would create"
+
+    server.reset_calls()
+    first = run_playbook("site.yml", "inventories/demo", *demo_args(server, import_dir))
     assert first.returncode == 0, first.output[-3000:]
     assert first.changed > 0
-    first_writes = writes(demo_oned)
+    assert predicted.changed == first.changed, "check mode predicted every change of the first run"
+    assert predicted.recap == first.recap
+    first_writes = writes(server)
     assert first_writes.get("one.vn.allocate") == 3, "wan, admin and pedago networks (the demo has no DMZ)"
     assert first_writes.get("one.cluster.allocate") == 1
     assert first_writes.get("one.host.allocate") == 1
+    assert first_writes.get("one.image.allocate") == len(DEMO_IMAGES)
+    assert first_writes.get("one.template.instantiate") == len(DEMO_VMS)
 
-    demo_oned.reset_calls()
-    second = run_playbook("site.yml", "inventories/demo", *url.split())
+    # what the first run left: a monitored dummy host, images registered from the real files, RUNNING guests
+    hosts = pool(server, "one.hostpool.info")
+    assert [(h.findtext("NAME"), h.findtext("IM_MAD"), h.findtext("STATE")) for h in hosts] == [
+        ("hapy-demo", "dummy", "2")], "the demo host is MONITORED"
+    images = {i.findtext("NAME"): i for i in pool(server, "one.imagepool.info", -2, -1, -1)}
+    for name in DEMO_IMAGES:
+        image = images[name]
+        assert image.findtext("PATH") == str(import_dir / f"{name}.qcow2")
+        assert image.findtext("STATE") in ("1", "2"), f"{name} READY or USED, not ERROR"
+        assert image.findtext("DATASTORE") == "images-disques"
+        safe_dirs = [d.findtext("TEMPLATE/SAFE_DIRS") for d in pool(server, "one.datastorepool.info")
+                     if d.findtext("NAME") == "images-disques"]
+        assert safe_dirs == [str(import_dir)]
+        if not isinstance(server, OnedServer):  # a real oned copied the file into the datastore
+            assert Path(image.findtext("SOURCE")).is_file(), image.findtext("SOURCE")
+    vms = {v.findtext("NAME"): v for v in pool(server, "one.vmpool.info", -2, -1, -1, -1)}
+    assert {name: (vms[name].findtext("STATE"), vms[name].findtext("LCM_STATE")) for name in DEMO_VMS} == {
+        name: ("3", "3") for name in DEMO_VMS}, "every guest ACTIVE/RUNNING on the dummy host"
+
+    server.reset_calls()
+    second = run_playbook("site.yml", "inventories/demo", *demo_args(server, import_dir))
     assert second.returncode == 0, second.output[-3000:]
     assert second.changed == 0, second.output[-3000:]
-    assert writes(demo_oned) == {}, "a second run must not write anything"
-
-
-def test_demo_check_mode_predicts_first_run(demo_oned):
-    args = ["-e", f"hapy_one_api_url={demo_oned.url}"]
-    predicted = run_playbook("site.yml", "inventories/demo", "--check", "--diff", *args)
-    assert predicted.returncode == 0, predicted.output[-3000:]
-    assert writes(demo_oned) == {}, "check mode must not write"
-    real = run_playbook("site.yml", "inventories/demo", *args)
-    assert real.returncode == 0, real.output[-3000:]
-    assert predicted.changed == real.changed
+    assert writes(server) == {}, "a second run must not write anything"

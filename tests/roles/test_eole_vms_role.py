@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 
 import pyone
@@ -31,16 +32,25 @@ def oned():
     server.stop()
 
 
+@pytest.fixture
+def import_dir(tmp_path):
+    """The school's import directory with real qcow2 files (OpenNebula refuses a path that does not exist)."""
+    for image in ("eole-2.9-amon", "eole-2.9-scribe"):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(tmp_path / f"{image}.qcow2"), "1G"], check=True)
+    return tmp_path
+
+
 def writes(server) -> dict[str, int]:
     return {m: n for m, n in server.calls.items() if is_write(m)}
 
 
-def run(server, *args: str):
-    return run_playbook(PLAYBOOK, DEMO, "-e", f"hapy_one_api_url={server.url}", *args)
+def run(server, *args: str, import_dir: Path | None = None):
+    extra = ["-e", f"hapy_one_import_dir={import_dir}"] if import_dir else []
+    return run_playbook(PLAYBOOK, DEMO, "-e", f"hapy_one_api_url={server.url}", *extra, *args)
 
 
-def test_guests_converge_then_nothing_changes(oned):
-    first = run(oned)
+def test_guests_converge_then_nothing_changes(oned, import_dir):
+    first = run(oned, import_dir=import_dir)
     assert first.returncode == 0, first.output[-4000:]
     first_writes = writes(oned)
     assert first_writes["one.image.allocate"] == 2
@@ -50,7 +60,7 @@ def test_guests_converge_then_nothing_changes(oned):
     one = pyone.OneServer(oned.url, session=f"oneadmin:{PASSWORD}")
     images = {i.NAME: i for i in one.imagepool.info(-2, -1, -1).IMAGE}
     assert sorted(images) == ["eole-2.9-amon", "eole-2.9-scribe"]
-    assert images["eole-2.9-amon"].PATH == "/var/lib/one/import/eole-2.9-amon.qcow2"
+    assert images["eole-2.9-amon"].PATH == str(import_dir / "eole-2.9-amon.qcow2")
     assert images["eole-2.9-amon"].DATASTORE == "images-disques"
     templates = {t.NAME: t.TEMPLATE for t in one.templatepool.info(-2, -1, -1).VMTEMPLATE}
     amon = templates["amon"]
@@ -71,13 +81,13 @@ def test_guests_converge_then_nothing_changes(oned):
     assert "LABELS" not in vms["amon"].USER_TEMPLATE or not vms["amon"].USER_TEMPLATE["LABELS"]
 
     oned.reset_calls()
-    second = run(oned)
+    second = run(oned, import_dir=import_dir)
     assert second.returncode == 0, second.output[-4000:]
     assert second.changed == 0, second.output[-4000:]
     assert writes(oned) == {}, "a second run must not write anything"
 
     oned.reset_calls()
-    run_stage = run(oned, "-e", "eole_vms_stage=run")
+    run_stage = run(oned, "-e", "eole_vms_stage=run", import_dir=import_dir)
     assert run_stage.returncode == 0, run_stage.output[-4000:]
     assert writes(oned) == {"one.template.update": 2}, "only the templates' CONTEXT changes; the VMs are left alone"
     for template in one.templatepool.info(-2, -1, -1).VMTEMPLATE:
@@ -85,11 +95,11 @@ def test_guests_converge_then_nothing_changes(oned):
         assert "HAPY_HALT" not in template.TEMPLATE["CONTEXT"]
 
 
-def test_check_mode_predicts_first_run(oned):
-    predicted = run(oned, "--check", "--diff")
+def test_check_mode_predicts_first_run(oned, import_dir):
+    predicted = run(oned, "--check", "--diff", import_dir=import_dir)
     assert predicted.returncode == 0, predicted.output[-4000:]
     assert writes(oned) == {}, "check mode must not write"
-    real = run(oned)
+    real = run(oned, import_dir=import_dir)
     assert real.returncode == 0, real.output[-4000:]
     assert predicted.changed == real.changed
 
