@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# Build the local stand-in OpenNebula apt repository used by every molecule scenario.
+# Build the local OpenNebula apt repository used by the molecule scenarios.
 #
-# OpenNebula's packages come only from downloads.opennebula.io, which is unreachable here, so the scenarios install
-# small stand-in packages with the real package names, versions, users, paths and systemd units instead:
-#   opennebula           oneadmin user/group (9869, home /var/lib/one), /etc/one/oned.conf (0640 root:oneadmin),
-#                        /var/lib/one/.one/one_auth (random on install, as the real postinst), /var/log/one,
-#                        /usr/bin/oned + opennebula.service: reads PORT, LISTEN_ADDRESS and DB from oned.conf, checks
-#                        the database like oned's bootstrap (MySQL/MariaDB login + version table, or SQLite file), then
-#                        runs the test XML-RPC endpoint tests/oned (copied into /usr/lib/one/hapy-oned) with the
-#                        oneadmin credentials from one_auth.
-#   opennebula-tools     placeholder (the real one holds the one* CLI)
-#   opennebula-rubygems  empty
+# OpenNebula's packages come only from downloads.opennebula.io, unreachable here. The scenarios install packages with
+# the real names, versions, user, system paths and systemd units instead, made from the REAL OpenNebula builds of
+# scripts/build-oned.sh (install.sh -d trees cached in ${HAPY_ONED_CACHE:-/var/cache/eole-hapy/oned}/VERSION),
+# relocated to OpenNebula's system layout (no ONE_LOCATION), with dpkg-deb:
+#   opennebula           the real oned, onedb, monitord, drivers (lib/mads), remotes, /etc/one (conffiles, stock
+#                        oned.conf: SQLite), share/ (schemas, pre_cleanup, ...); 6.x also mm_sched and
+#                        opennebula-scheduler.service. opennebula.service = upstream's unit (share/pkgs) with
+#                        Type=simple (built without systemd notify). postinst: oneadmin (uid/gid 9869, home
+#                        /var/lib/one), ownership and modes of /etc/one /var/lib/one /var/log/one, tmpfiles
+#                        (/var/lock/one, /run/one), a random one_auth if there is none (as the real postinst).
+#                        Depends: the shared libraries of the ELF files (dpkg-shlibdeps) and the tools the drivers use.
+#   opennebula-libs      the Ruby OpenNebula Cloud API (lib/ruby/opennebula*) used by drivers and CLI
+#   opennebula-tools     the one* command line tools (bin/one*, lib/ruby/cli, /etc/one/cli)
+#   opennebula-rubygems  no gems of its own: Depends on the Debian ruby-* packages the drivers require; on 7.x (which
+#                        restricts RubyGems to /usr/share/one/gems) its postinst links Debian's gem dirs there.
+# and, still stand-ins (no GUI is built; the node package has the real one's Depends, no files of its own):
 #   opennebula-node-kvm  oneadmin user/group, depends on libvirt-daemon-system + qemu, oneadmin in libvirt/kvm groups,
 #                        qemu.conf user/group = oneadmin like the real postinst
 #   opennebula-fireedge  opennebula-fireedge.service: trivial HTTP listener on 2616
 #   opennebula-sunstone  opennebula-sunstone.service: trivial HTTP listener on 9869 (6.x only, as 7.0 dropped it)
-# Several OpenNebula versions go into the same repository (HAPY_ONE_VERSIONS) so that version pinning is exercised.
-# Every package description says it is a test stand-in.
+# Several OpenNebula versions go into the same repository (HAPY_ONE_VERSIONS, default one per cached build) so that
+# version pinning is exercised. Every description says how the package was made.
 #
 # Usage: molecule/resources/opennebula-repo/build.sh [--force] [OUTPUT_DIR]     (default .cache/opennebula-repo)
-# Cached: nothing is rebuilt unless this script, tests/oned or the version list changed.
+# Cached: nothing is rebuilt unless this script, a build (its source key) or the version list changed.
 # Containers mount OUTPUT_DIR at /srv/opennebula-repo and use:  deb [trusted=yes] file:/srv/opennebula-repo ./
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,22 +33,41 @@ repo_root=$(cd "$here/../../.." && pwd)
 force=0
 if [[ "${1:-}" == "--force" ]]; then force=1; shift; fi
 out=${1:-$repo_root/.cache/opennebula-repo}
-versions=${HAPY_ONE_VERSIONS:-"6.10.0-1 7.0.0-1"}
-oned_src=$repo_root/tests/oned
+oned_cache=${HAPY_ONED_CACHE:-/var/cache/eole-hapy/oned}
+versions=${HAPY_ONE_VERSIONS:-"6.10.5-1 7.0.2-1"}
 
-for tool in dpkg-deb dpkg-scanpackages gzip sha256sum md5sum; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install dpkg-dev)" >&2; exit 1; }
+for tool in dpkg-deb dpkg-scanpackages dpkg-shlibdeps strip gzip sha256sum md5sum; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install dpkg-dev binutils)" >&2; exit 1; }
 done
+
+# ---------------------------------------------------------------- the real builds: one per version, or a clear stop
+declare -A prefix_of
+missing=()
+for version in $versions; do
+  upstream=${version%%-*}
+  p=$oned_cache/$upstream
+  if [[ -e $p && -f $(readlink -f "$p")/.complete && -x $p/bin/oned ]]; then
+    prefix_of[$version]=$(readlink -f "$p")
+  else
+    missing+=("$upstream")
+  fi
+done
+if ((${#missing[@]})); then
+  {
+    echo "opennebula-repo: no complete OpenNebula build for ${missing[*]} in $oned_cache"
+    echo "  (expected $oned_cache/VERSION -> an install.sh -d tree with .complete, made by scripts/build-oned.sh)."
+    for v in "${missing[@]}"; do echo "  build it first: bash scripts/build-oned.sh $v"; done
+    echo "  scripts/setup.sh does this before building the repository; HAPY_ONE_VERSIONS selects other versions."
+  } >&2
+  exit 1
+fi
 
 # ---------------------------------------------------------------- cache key: every input of the build
 inputs_hash() {
   {
     echo "versions=$versions"
     sha256sum "$0"
-    if [[ -d $oned_src ]]; then
-      (cd "$repo_root" && find tests/oned -type f -name '*.py' -not -path '*/__pycache__/*' -print0 \
-        | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-    fi
+    for version in $versions; do echo "$version $(cat "${prefix_of[$version]}/.source-key" 2>/dev/null)"; done
   } | sha256sum | cut -c1-16
 }
 hash=$(inputs_hash)
@@ -51,7 +76,7 @@ mkdir -p "$(dirname "$out")"
 exec 9>"$out.lock"
 flock 9
 if ((!force)) && [[ -f $out/Packages && "$(cat "$out/.inputs-hash" 2>/dev/null)" == "$hash" ]]; then
-  echo "opennebula stand-in repository $out is up to date (inputs $hash)"
+  echo "opennebula repository $out is up to date (inputs $hash)"
   exit 0
 fi
 
@@ -62,6 +87,8 @@ mkdir -p "$pool"
 export SOURCE_DATE_EPOCH=1764115200   # reproducible .deb timestamps
 
 STANDIN_NOTE="Test stand-in built by eole.hapy (molecule/resources/opennebula-repo/build.sh): not OpenNebula."
+REAL_NOTE="OpenNebula built from its source by eole.hapy (scripts/build-oned.sh) and packaged by
+molecule/resources/opennebula-repo/build.sh for the molecule tests: not OpenNebula Systems' official package."
 
 # common shell for postinst scripts: the oneadmin user/group as the real packages create it (uid/gid 9869)
 read -r -d '' ONEADMIN_SH <<'SH' || true
@@ -76,28 +103,38 @@ mkdir -p /var/lib/one
 chown oneadmin:oneadmin /var/lib/one
 SH
 
-# pkg NAME VERSION "DEPENDS" "SHORT DESCRIPTION"  — builds from $work/pkg/NAME (DEBIAN/ scripts already there)
+# pkg NAME VERSION ARCH "DEPENDS" "SHORT DESCRIPTION" [real]  — builds from $work/pkg/NAME (DEBIAN/ scripts there)
 pkg() {
-  local name=$1 version=$2 depends=$3 summary=$4 root=$work/pkg/$1
+  local name=$1 version=$2 arch=$3 depends=$4 summary=$5 kind=${6:-standin} root=$work/pkg/$1
   mkdir -p "$root/DEBIAN" "$root/usr/share/doc/$name"
-  printf '%s\n' "$STANDIN_NOTE" > "$root/usr/share/doc/$name/README.hapy-standin"
   {
     echo "Package: $name"
     echo "Version: $version"
-    echo "Architecture: all"
+    echo "Architecture: $arch"
     echo "Maintainer: eole.hapy test harness <hapy-tests@example.invalid>"
     [[ -n $depends ]] && echo "Depends: $depends"
     echo "Section: admin"
     echo "Priority: optional"
     echo "Homepage: https://opennebula.io"
-    echo "Description: $summary (TEST STAND-IN, not OpenNebula)"
-    echo " Test stand-in package with the name, version, users, paths and systemd units"
-    echo " of the OpenNebula package it replaces, for the eole.hapy molecule scenarios."
-    echo " It does not contain OpenNebula."
+    if [[ $kind == real ]]; then
+      printf '%s\n' "$REAL_NOTE" > "$root/usr/share/doc/$name/README.hapy-build"
+      echo "Description: $summary (eole.hapy test build of OpenNebula ${version%%-*})"
+      echo " OpenNebula ${version%%-*} built from its source (Apache License 2.0) by the eole.hapy"
+      echo " test harness, relocated to OpenNebula's system layout, for the molecule scenarios."
+      echo " Not OpenNebula Systems' official package."
+    else
+      printf '%s\n' "$STANDIN_NOTE" > "$root/usr/share/doc/$name/README.hapy-standin"
+      echo "Description: $summary (TEST STAND-IN, not OpenNebula)"
+      echo " Test stand-in package with the name, version, users, paths and systemd units"
+      echo " of the OpenNebula package it replaces, for the eole.hapy molecule scenarios."
+      echo " It does not contain OpenNebula."
+    fi
   } > "$root/DEBIAN/control"
+  if [[ -d $root/etc ]]; then (cd "$root" && find etc -type f -printf '/%p\n' | LC_ALL=C sort) > "$root/DEBIAN/conffiles"; fi
+  [[ -s $root/DEBIAN/conffiles ]] || rm -f "$root/DEBIAN/conffiles"
   find "$root" -type d -exec chmod 0755 {} +
   chmod 0755 "$root"/DEBIAN/{postinst,postrm,preinst,prerm} 2>/dev/null || true
-  dpkg-deb --root-owner-group -Zxz --build "$root" "$pool/${name}_${version}_all.deb" >/dev/null
+  dpkg-deb --root-owner-group -Zxz --build "$root" "$pool/${name}_${version}_${arch}.deb" >/dev/null
   rm -rf "$root"
 }
 
@@ -154,204 +191,105 @@ WantedBy=multi-user.target
 UNIT
 }
 
-oned_conf_default() {  # the package's default oned.conf: same structure and defaults as the real one (SQLite)
-  cat <<'CONF'
-#*******************************************************************************
-#                       OpenNebula Configuration file
-#   (eole.hapy test stand-in: the default file of the stand-in opennebula package)
-#*******************************************************************************
+# ---------------------------------------------------------------- the real OpenNebula, relocated
+# install.sh -d PREFIX (ONE_LOCATION layout) -> OpenNebula's system layout (install.sh without -d):
+#   bin -> /usr/bin   lib -> /usr/lib/one   etc -> /etc/one   var -> /var/lib/one   share -> /usr/share/one
+#   var/lock, var/run -> /var/lock/one, /run/one (tmpfiles)   logs -> /var/log/one
+# Nothing in the tree embeds its prefix (oned, the drivers and the CLI choose their paths at run time from
+# ONE_LOCATION, and use the system layout without it), so the files are copied unchanged; ELF files lose their
+# debug sections only.
 
-LOG = [
-  SYSTEM      = "file",
-  DEBUG_LEVEL = 3
-]
-
-MONITORING_INTERVAL_MARKET    = 600
-MONITORING_INTERVAL_DATASTORE = 300
-MONITORING_INTERVAL_DB_UPDATE = 0
-
-SCRIPTS_REMOTE_DIR=/var/tmp/one
-
-PORT = 2633
-
-LISTEN_ADDRESS = "0.0.0.0"
-
-DB = [ BACKEND = "sqlite",
-       TIMEOUT = 2500 ]
-
-# Sample configuration for MySQL
-# DB = [ BACKEND = "mysql",
-#        SERVER  = "localhost",
-#        PORT    = 0,
-#        USER    = "oneadmin",
-#        PASSWD  = "oneadmin",
-#        DB_NAME = "opennebula",
-#        CONNECTIONS = 25,
-#        COMPARE_BINARY = "no" ]
-
-VNC_PORTS = [
-    START    = 5900
-]
-CONF
+# place PREFIX PKGROOT REL...: copy PREFIX/REL to its system location under PKGROOT
+place() {
+  local prefix=$1 root=$2 rel dest; shift 2
+  for rel in "$@"; do
+    [[ -e $prefix/$rel ]] || continue
+    case $rel in
+      bin/*) dest=usr/bin/${rel#bin/} ;;
+      sbin/*) dest=usr/sbin/${rel#sbin/} ;;
+      lib/*) dest=usr/lib/one/${rel#lib/} ;;
+      etc/*) dest=etc/one/${rel#etc/} ;;
+      var/*) dest=var/lib/one/${rel#var/} ;;
+      share/man/*) dest=usr/share/man/${rel#share/man/} ;;
+      share/*) dest=usr/share/one/${rel#share/} ;;
+      *) echo "place: no system location for $rel" >&2; exit 1 ;;
+    esac
+    mkdir -p "$root/$(dirname "$dest")"
+    cp -a "$prefix/$rel" "$root/$dest"
+  done
 }
 
-oned_wrapper() {  # /usr/bin/oned of the stand-in package
-  cat <<'PY'
-#!/usr/bin/python3
-"""oned -- eole.hapy TEST STAND-IN for OpenNebula's daemon (not OpenNebula).
-
-Does what the tests need from a real oned start, then serves the test XML-RPC endpoint (tests/oned):
-  * reads PORT, LISTEN_ADDRESS and the DB = [ ... ] section of /etc/one/oned.conf;
-  * bootstraps the database like oned: with BACKEND = "mysql" it logs in with SERVER/PORT/USER/PASSWD/DB_NAME
-    (SERVER "localhost" means the unix socket, as libmysqlclient) and creates its version tables, failing like oned
-    when it cannot; with "sqlite" it uses /var/lib/one/one.db;
-  * takes the oneadmin credentials from $ONE_AUTH or ~/.one/one_auth, writing a random one if there is none;
-  * runs: python3 -m tests.oned --listen LISTEN_ADDRESS --port PORT --credentials oneadmin:PASSWORD
-          --state-file /var/lib/one/oned-state.json
-"""
-import os
-import re
-import secrets
-import sys
-import time
-
-CONF = os.environ.get("HAPY_ONED_CONF", "/etc/one/oned.conf")
-VAR = "/var/lib/one"
-AUTH = os.environ.get("ONE_AUTH", os.path.join(VAR, ".one", "one_auth"))
-STATE = os.path.join(VAR, "oned-state.json")
-LIB = "/usr/lib/one/hapy-oned"
-LOG = "/var/log/one/oned.log"
-VERSION = "@VERSION@"
-
-
-def log(msg):
-    line = f"{time.strftime('%a %b %d %H:%M:%S %Y')} [Z0][ONE][I]: {msg}"
-    print(line, flush=True)
-    try:
-        with open(LOG, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-    except OSError:
-        pass
-
-
-def fail(msg):
-    log(msg)
-    sys.exit(1)
-
-
-def config(path):
-    """Top-level KEY = value pairs and KEY = [ ... ] vectors of an oned.conf (comment lines dropped)."""
-    with open(path, encoding="utf-8") as f:
-        text = "\n".join(line for line in f.read().splitlines() if not line.lstrip().startswith("#"))
-    values, vectors = {}, {}
-    for m in re.finditer(r"^\s*([A-Z_]+)\s*=\s*\[(.*?)\]", text, re.M | re.S):
-        vec = {}
-        for k, v in re.findall(r'([A-Z_]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s\]]+)', m.group(2)):
-            vec[k] = v[1:-1].replace('\\"', '"') if v.startswith('"') else v
-        vectors.setdefault(m.group(1), vec)
-    for m in re.finditer(r'^\s*([A-Z_]+)\s*=\s*("[^"\n]*"|[^\[\s][^\n]*?)\s*$', text, re.M):
-        v = m.group(2)
-        values.setdefault(m.group(1), v[1:-1] if v.startswith('"') else v)
-    return values, vectors
-
-
-SCHEMA = ("CREATE TABLE IF NOT EXISTS {t} (oid INTEGER PRIMARY KEY, version VARCHAR(256), "
-          "timestamp INTEGER, comment VARCHAR(256){extra})")
-
-
-def bootstrap_db(db):
-    backend = db.get("BACKEND", "sqlite")
-    tables = (("db_versioning", ""), ("local_db_versioning", ", is_slave BOOLEAN"))
-    if backend == "sqlite":
-        import sqlite3
-        con = sqlite3.connect(os.path.join(VAR, "one.db"))
-        cur = con.cursor()
-        ph = "?"
-    elif backend == "mysql":
-        try:
-            import pymysql
-        except ImportError:
-            fail("Stand-in needs python3-pymysql to check the MySQL backend.")
-        server, port = db.get("SERVER", "localhost"), int(db.get("PORT", "0") or 0)
-        kw = {"user": db.get("USER", "oneadmin"), "password": db.get("PASSWD", ""),
-              "database": db.get("DB_NAME", "opennebula"), "connect_timeout": 10}
-        if server == "localhost" and port == 0:
-            kw["unix_socket"] = "/run/mysqld/mysqld.sock"
-        else:
-            kw.update(host=server, port=port or 3306)
-        try:
-            con = pymysql.connect(**kw)
-        except Exception as exc:  # noqa: BLE001 - report any driver error like oned
-            fail(f"Could not open connect to database server: {exc}")
-        cur = con.cursor()
-        ph = "%s"
-    else:
-        fail(f"DB BACKEND {backend!r} not supported, use sqlite or mysql.")
-    for table, extra in tables:
-        cur.execute(SCHEMA.format(t=table, extra=extra))
-        cur.execute(f"SELECT COUNT(*) FROM {table}")
-        if cur.fetchone()[0] == 0:
-            row = (0, VERSION.split("-")[0], int(time.time()), "eole.hapy stand-in bootstrap")
-            cols = "oid, version, timestamp, comment" + (", is_slave" if extra else "")
-            vals = ", ".join([ph] * (5 if extra else 4))
-            cur.execute(f"INSERT INTO {table} ({cols}) VALUES ({vals})", row + ((0,) if extra else ()))
-    con.commit()
-    con.close()
-    log(f"Database bootstrap done ({backend}).")
-
-
-def credentials():
-    if not os.path.exists(AUTH):
-        os.makedirs(os.path.dirname(AUTH), mode=0o700, exist_ok=True)
-        fd = os.open(AUTH, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"oneadmin:{secrets.token_hex(16)}\n")
-        log(f"Created {AUTH} with a random password.")
-    with open(AUTH, encoding="utf-8") as f:
-        cred = f.readline().strip()
-    if ":" not in cred:
-        fail(f"Wrong format in {AUTH}: expected user:password.")
-    return cred
-
-
-def main():
-    values, vectors = config(CONF)
-    port = values.get("PORT", "2633")
-    listen = values.get("LISTEN_ADDRESS", "0.0.0.0")
-    bootstrap_db(vectors.get("DB", {"BACKEND": "sqlite"}))
-    cred = credentials()
-    if not os.path.exists(os.path.join(LIB, "tests", "oned", "__main__.py")):
-        fail(f"The test endpoint was not built into this stand-in package ({LIB}/tests/oned has no __main__.py).")
-    log(f"Starting OpenNebula {VERSION} stand-in endpoint on {listen}:{port}")
-    os.chdir(LIB)
-    env = dict(os.environ, PYTHONPATH=LIB, PYTHONDONTWRITEBYTECODE="1")
-    argv = [sys.executable, "-m", "tests.oned", "--listen", listen, "--port", str(port),
-            "--credentials", cred, "--state-file", STATE, "--version", VERSION.split("-")[0]]
-    os.execve(sys.executable, argv, env)
-
-
-if __name__ == "__main__":
-    main()
-PY
+strip_elves() {  # strip_elves ROOT: drop debug sections (the builds are not stripped: 68 MB of bin/)
+  local f
+  while IFS= read -r -d '' f; do
+    if [[ $(head -c4 "$f" | od -An -c | tr -d ' ') == 177ELF ]]; then strip --strip-debug "$f"; fi
+  done < <(find "$1" -type f -perm -u+x -print0)
 }
 
-oned_unit() {
-  cat <<'UNIT'
+shlib_depends() {  # shlib_depends ROOT: the Depends of the ELF files of ROOT, from Debian's shlibs/symbols
+  local root=$1 d=$work/shlibdeps f elves=()
+  mkdir -p "$d/debian"
+  printf 'Source: opennebula\n\nPackage: opennebula\nArchitecture: any\n' > "$d/debian/control"
+  while IFS= read -r -d '' f; do
+    [[ $(head -c4 "$f" | od -An -c | tr -d ' ') == 177ELF ]] && elves+=("$f")
+  done < <(find "$root" -type f -perm -u+x -print0)
+  (cd "$d" && dpkg-shlibdeps -O "${elves[@]}" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+}
+
+# Debian packages for what the drivers and onedb `require` (measured: without treetop, parse-cron and ipaddress the
+# Ruby drivers end in "Driver initialization failed"), and the commands the frontend's drivers run.
+RUBY_DEPENDS="ruby, ruby-xmlrpc, ruby-nokogiri, ruby-sqlite3, ruby-mysql2, ruby-sequel, ruby-ffi-rzmq, ruby-treetop, \
+ruby-parse-cron, ruby-ipaddress"
+TOOL_DEPENDS="openssh-client, rsync, qemu-utils, genisoimage, file, curl"
+
+oned_unit() {  # oned_unit MAJOR: upstream's share/pkgs/services/systemd/opennebula.service, minus what is not built
+  local major=$1
+  cat <<UNIT
 [Unit]
-Description=OpenNebula Cloud Controller Daemon (eole.hapy test stand-in)
+Description=OpenNebula Cloud Controller Daemon
 After=syslog.target network.target remote-fs.target
 After=mariadb.service mysql.service
+$( ((major < 7)) && echo "Wants=opennebula-scheduler.service")
+
+[Service]
+# upstream: Type=notify; this build has no systemd notify support (scons systemd=no)
+Type=simple
+Group=oneadmin
+User=oneadmin
+Environment="PATH=/usr/lib/one/sh/override:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ExecStartPre=-/usr/sbin/logrotate -f /etc/logrotate.d/opennebula -s /var/lib/one/.logrotate.status
+ExecStartPre=/usr/share/one/pre_cleanup
+ExecStart=/usr/bin/oned -f
+ExecStopPost=/usr/share/one/follower_cleanup
+StartLimitInterval=60
+StartLimitBurst=3
+Restart=on-failure
+RestartSec=5
+SyslogIdentifier=opennebula
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+sched_unit() {  # 6.x: mm_sched is its own daemon (upstream's opennebula-scheduler.service)
+  cat <<'UNIT'
+[Unit]
+Description=OpenNebula Cloud Scheduler Daemon
+After=syslog.target network.target remote-fs.target
+After=opennebula.service
+AssertFileNotEmpty=/var/lib/one/.one/one_auth
 
 [Service]
 Type=simple
 Group=oneadmin
 User=oneadmin
-ExecStart=/usr/bin/oned -f
+ExecStart=/usr/bin/mm_sched
 StartLimitInterval=60
-StartLimitBurst=5
+StartLimitBurst=3
 Restart=on-failure
-RestartSec=3
-SyslogIdentifier=opennebula
+RestartSec=5
+SyslogIdentifier=opennebula-scheduler
 
 [Install]
 WantedBy=multi-user.target
@@ -360,39 +298,110 @@ UNIT
 
 for version in $versions; do
   major=${version%%.*}
-  # ------------------------------------------------------------ opennebula
+  P=${prefix_of[$version]}
+  gems_restricted=0
+  grep -qs '^Gem.use_paths' "$P/lib/ruby/load_opennebula_paths.rb" && gems_restricted=1
+
+  # ------------------------------------------------------------ opennebula (oned, drivers, remotes, config)
   r=$work/pkg/opennebula
-  mkdir -p "$r/DEBIAN" "$r/etc/one" "$r/usr/bin" "$r/lib/systemd/system" "$r/usr/lib/one/hapy-oned/tests"
-  oned_conf_default > "$r/etc/one/oned.conf"
-  echo /etc/one/oned.conf > "$r/DEBIAN/conffiles"
-  oned_wrapper | sed "s/@VERSION@/$version/" > "$r/usr/bin/oned"; chmod 0755 "$r/usr/bin/oned"
-  oned_unit > "$r/lib/systemd/system/opennebula.service"
-  : > "$r/usr/lib/one/hapy-oned/tests/__init__.py"
-  if [[ -d $oned_src ]]; then
-    mkdir -p "$r/usr/lib/one/hapy-oned/tests/oned"
-    (cd "$oned_src" && find . -type f -name '*.py' -not -path '*/__pycache__/*' -print0 \
-      | xargs -0 -r -I{} cp --parents {} "$r/usr/lib/one/hapy-oned/tests/oned/")
-  fi
-  find "$r/usr/lib/one/hapy-oned" -type f -exec chmod 0644 {} +
+  mkdir -p "$r/lib/systemd/system" "$r/usr/lib/tmpfiles.d" "$r/etc/logrotate.d"
+  place "$P" "$r" bin/oned bin/onedb bin/mm_sched lib/mads lib/sh lib/ruby var/remotes \
+    share/conf share/context share/schemas share/ssh share/start-scripts share/onetoken.sh \
+    share/pre_cleanup share/follower_cleanup share/examples
+  rm -rf "$r/usr/lib/one/ruby/cli" "$r/usr/lib/one/ruby/opennebula" "$r/usr/lib/one/ruby/opennebula.rb" \
+    "$r/usr/lib/one/ruby/load_opennebula_paths.rb"
+  for e in "$P"/etc/*; do
+    case ${e##*/} in
+      cli|fireedge*|oneflow*|onegate*|onehem*|prometheus|alertmanager|sunstone*|guacd) ;;  # other packages / not built
+      *) place "$P" "$r" "etc/${e##*/}" ;;
+    esac
+  done
+  mkdir -p "$r/var/lib/one/datastores" "$r/var/lib/one/vms" "$r/var/log/one"
+  strip_elves "$r"
+  oned_unit "$major" > "$r/lib/systemd/system/opennebula.service"
+  [[ -x $r/usr/bin/mm_sched ]] && sched_unit > "$r/lib/systemd/system/opennebula-scheduler.service"
+  cat > "$r/usr/lib/tmpfiles.d/opennebula-common.conf" <<'TMP'
+d /var/lock/one          0755 oneadmin oneadmin -
+d /run/one               0750 oneadmin oneadmin -
+d /run/one/ssh-socks     0700 oneadmin oneadmin -
+x /var/tmp/one/*
+TMP
+  cat > "$r/etc/logrotate.d/opennebula" <<'ROT'
+/var/log/one/oned.log /var/log/one/monitor.log /var/log/one/sched.log {
+    dateext
+    dateformat -%Y%m%d-%s
+    weekly
+    rotate 52
+    missingok
+    notifempty
+    compress
+    copytruncate
+}
+ROT
+  shlibs=$(shlib_depends "$r")
+  [[ -n $shlibs ]] || { echo "dpkg-shlibdeps found no shared libraries for oned $version" >&2; exit 1; }
   postinst opennebula "$ONEADMIN_SH
-for d in /var/lib/one/.one /var/lib/one/datastores /var/log/one /var/lock/one /var/run/one; do
-  mkdir -p \$d; chown oneadmin:oneadmin \$d
+for d in /var/lib/one/.one /var/lib/one/datastores /var/lib/one/vms /var/lib/one/remotes /var/log/one \\
+         /var/lock/one /run/one; do
+  mkdir -p \$d; chown -R oneadmin:oneadmin \$d
 done
 chmod 0700 /var/lib/one/.one
-chown root:oneadmin /etc/one /etc/one/oned.conf
-chmod 0750 /etc/one
-chmod 0640 /etc/one/oned.conf
+chmod 0750 /run/one
+# /etc/one: root:oneadmin, readable by oned (group), not by others
+chown -R root:oneadmin /etc/one
+chmod -R g+rX,g-w,o-rwx /etc/one
 if [ ! -e /var/lib/one/.one/one_auth ]; then
   ( umask 077; echo \"oneadmin:\$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')\" > /var/lib/one/.one/one_auth )
   chown oneadmin:oneadmin /var/lib/one/.one/one_auth
 fi
+if [ -d /run/systemd/system ]; then systemd-tmpfiles --create /usr/lib/tmpfiles.d/opennebula-common.conf || true; fi
 $daemon_reload"
-  pkg opennebula "$version" "python3, passwd, opennebula-tools (= $version), opennebula-rubygems (= $version)" \
-    "OpenNebula Cloud Controller Daemon"
+  pkg opennebula "$version" amd64 "$shlibs, passwd, $TOOL_DEPENDS, opennebula-libs (= $version), \
+opennebula-tools (= $version), opennebula-rubygems (= $version)" "OpenNebula Cloud Controller Daemon" real
 
-  # ------------------------------------------------------------ opennebula-tools, opennebula-rubygems
-  pkg opennebula-tools "$version" "" "OpenNebula command line tools"
-  pkg opennebula-rubygems "$version" "" "Ruby dependencies for OpenNebula"
+  # ------------------------------------------------------------ opennebula-libs (Ruby OCA)
+  r=$work/pkg/opennebula-libs
+  place "$P" "$r" lib/ruby/opennebula lib/ruby/opennebula.rb lib/ruby/load_opennebula_paths.rb
+  if [[ -f $r/usr/lib/one/ruby/load_opennebula_paths.rb ]]; then
+    # 7.x: every driver and command starts with `require 'load_opennebula_paths'` (a line upstream's packaging
+    # rewrites); on Debian's load path it is found without RUBYLIB
+    mkdir -p "$r/usr/lib/ruby/vendor_ruby"
+    ln -s /usr/lib/one/ruby/load_opennebula_paths.rb "$r/usr/lib/ruby/vendor_ruby/load_opennebula_paths.rb"
+  fi
+  pkg opennebula-libs "$version" all "ruby, ruby-nokogiri, ruby-xmlrpc, opennebula-rubygems (= $version)" \
+    "OpenNebula Ruby libraries (OCA)" real
+
+  # ------------------------------------------------------------ opennebula-tools (CLI)
+  r=$work/pkg/opennebula-tools
+  for b in "$P"/bin/one*; do
+    case ${b##*/} in
+      one|oned|onedb|oneflow-server|onegate-server|onehem-server) ;;
+      *) place "$P" "$r" "bin/${b##*/}" ;;
+    esac
+  done
+  place "$P" "$r" lib/ruby/cli etc/cli share/man
+  pkg opennebula-tools "$version" all "ruby, opennebula-libs (= $version)" "OpenNebula command line tools" real
+
+  # ------------------------------------------------------------ opennebula-rubygems (Debian's gems)
+  r=$work/pkg/opennebula-rubygems
+  mkdir -p "$r/DEBIAN"
+  if ((gems_restricted)); then
+    # 7.x restricts RubyGems to /usr/share/one/gems (load_opennebula_paths.rb: Gem.use_paths): expose Debian's gem
+    # directories there, as scripts/build-oned.sh does for its trees (upstream ships its own gems in that folder)
+    postinst opennebula-rubygems "rm -rf /usr/share/one/gems
+mkdir -p /usr/share/one/gems
+for d in \$(ruby -e 'puts Gem.path'); do
+  if [ -d \"\$d\" ]; then cp -rs --remove-destination \"\$d/.\" /usr/share/one/gems/; fi
+done"
+    printf '#!/bin/sh\nset -e\nif [ "$1" = remove ] || [ "$1" = purge ]; then rm -rf /usr/share/one/gems; fi\n' \
+      > "$r/DEBIAN/postrm"
+    # refresh the links when Debian's Ruby packages change
+    printf 'interest-noawait /usr/lib/ruby/vendor_ruby\ninterest-noawait /usr/share/rubygems-integration\n' \
+      > "$r/DEBIAN/triggers"
+    sed -i 's/^\[ "\$1" = configure \] || exit 0$/[ "$1" = configure ] || [ "$1" = triggered ] || exit 0/' \
+      "$r/DEBIAN/postinst"
+  fi
+  pkg opennebula-rubygems "$version" all "$RUBY_DEPENDS" "Ruby dependencies for OpenNebula (Debian's)" real
 
   # ------------------------------------------------------------ opennebula-node-kvm
   postinst opennebula-node-kvm "$ONEADMIN_SH
@@ -405,7 +414,8 @@ if [ -f \$conf ] && ! grep -q '^# opennebula-node-kvm' \$conf; then
   printf '%s\n' '# opennebula-node-kvm (eole.hapy test stand-in)' 'user = \"oneadmin\"' 'group = \"oneadmin\"' \
     'dynamic_ownership = 0' >> \$conf
 fi"
-  pkg opennebula-node-kvm "$version" "passwd, libvirt-daemon-system, libvirt-clients, qemu-system-x86 | qemu-kvm" \
+  pkg opennebula-node-kvm "$version" all "passwd, libvirt-daemon-system, libvirt-clients, qemu-system-x86 | qemu-kvm, \
+ruby, ruby-sqlite3, ruby-nokogiri, rsync, qemu-utils, pciutils" \
     "Services for OpenNebula KVM node"
 
   # ------------------------------------------------------------ opennebula-fireedge (+ opennebula-sunstone on 6.x)
@@ -419,7 +429,7 @@ fi"
     ui_unit "$desc" "$name" "$port" > "$r/lib/systemd/system/$name.service"
     postinst "$name" "$ONEADMIN_SH
 $daemon_reload"
-    pkg "$name" "$version" "python3, passwd" "$desc"
+    pkg "$name" "$version" all "python3, passwd" "$desc"
   done
 done
 
@@ -429,8 +439,8 @@ done
   dpkg-scanpackages --multiversion . /dev/null 2>/dev/null > Packages
   gzip -9n -k Packages
   {
-    echo "Origin: eole.hapy test stand-in"
-    echo "Label: OpenNebula stand-in (not OpenNebula)"
+    echo "Origin: eole.hapy test build"
+    echo "Label: OpenNebula built from source for eole.hapy tests (not official packages)"
     echo "Date: $(LC_ALL=C date -u -d "@$SOURCE_DATE_EPOCH" '+%a, %d %b %Y %H:%M:%S UTC')"
     echo "MD5Sum:"
     for f in Packages Packages.gz; do printf ' %s %s %s\n' "$(md5sum < $f | cut -d' ' -f1)" "$(stat -c%s $f)" "$f"; done
@@ -446,4 +456,4 @@ cp -a "$pool"/*.deb "$out"/
 for f in "$out"/*.deb; do [[ -e $pool/$(basename "$f") ]] || rm -f "$f"; done
 cp -a "$pool"/Packages "$pool"/Packages.gz "$pool"/Release "$out"/
 cp -a "$pool"/.inputs-hash "$out"/
-echo "built opennebula stand-in repository $out (inputs $hash): $(cd "$out" && ls ./*.deb | wc -l) packages for $versions"
+echo "built opennebula repository $out (inputs $hash): $(cd "$out" && ls ./*.deb | wc -l) packages for $versions"
