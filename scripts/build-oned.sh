@@ -4,7 +4,7 @@
 #   scripts/build-oned.sh VERSION [SOURCE]      e.g. scripts/build-oned.sh 7.0.2
 #
 # SOURCE (optional) is one of
-#   - a source archive path (default: ../shared/opennebula/opennebula-VERSION.tar.gz),
+#   - a source archive path (default: opennebula-VERSION.tar.gz found by default_archive below),
 #   - a git URL with a tag, URL#TAG (e.g. https://github.com/OpenNebula/one.git#release-7.0.2),
 #   - "installed": an OpenNebula installed from its packages (oned on PATH), wrapped as a tree of links.
 # Without SOURCE an installed oned of that version is used when present, else the default archive.
@@ -80,9 +80,31 @@ wrap_installed() {
 }
 
 # --- source: archive or git tag ---------------------------------------------------------------------------------
+# The default archive: in $HAPY_ONED_SOURCES, else shared/opennebula/ beside this checkout, beside the repository
+# it was cloned from (a fresh clone elsewhere), or in this workplace's /work/shared.
+default_archive() {
+  local name="opennebula-$version.tar.gz" origin dir
+  local -a dirs=()
+  [[ -n ${HAPY_ONED_SOURCES:-} ]] && dirs+=("$HAPY_ONED_SOURCES")
+  dirs+=("$here/../shared/opennebula")
+  origin=$(git -C "$here" config --get remote.origin.url 2>/dev/null || true)
+  [[ -n $origin && -d $origin ]] && dirs+=("$origin/../shared/opennebula")
+  dirs+=(/work/shared/opennebula)
+  for dir in "${dirs[@]}"; do
+    [[ -f $dir/$name ]] && { echo "$(cd "$dir" && pwd)/$name"; return 0; }
+  done
+  log "source archive $name not found in: ${dirs[*]}"
+  return 1
+}
 if [[ -z $source ]]; then
   if [[ $(installed_oned_version || true) == "$version" ]]; then source=installed
-  else source="$here/../shared/opennebula/opennebula-$version.tar.gz"; fi
+  elif ! source=$(default_archive); then
+    if [[ -f $cache/$version/.complete ]]; then  # built before from an archive no longer here
+      log "using the cached build $(readlink -f "$cache/$version") (key $(cat "$cache/$version/.source-key" 2>/dev/null))"
+      echo "$cache/$version"; exit 0
+    fi
+    log "give SOURCE (an archive, URL#TAG or 'installed') or set HAPY_ONED_SOURCES to the archives' folder"; exit 1
+  fi
 fi
 if [[ $source == installed ]]; then
   [[ $(installed_oned_version || true) == "$version" ]] || { log "no installed oned $version on PATH"; exit 1; }
