@@ -96,6 +96,8 @@ def test_the_example_academy_is_what_this_test_expects():
 class Academy:
     """One test endpoint per school, all in this process."""
 
+    test_bed_vars: dict[str, Any] = {}  # what this test bed needs and a real site does not
+
     def __init__(self) -> None:
         self.servers = {uai: OnedServer(host="127.0.0.1", port=0, credentials=f"oneadmin:{s['password']}",
                                         step=0.05).start()
@@ -119,6 +121,7 @@ class Academy:
             server.stop()
 
     def extra_vars(self, directory: Path) -> str:
+        """One extra-vars file pointing every school at its own endpoint and import directory."""
         path = directory / "academy-endpoints.json"
         path.write_text(json.dumps({
             "hapy_test_endpoints": {uai: server.url for uai, server in self.servers.items()},
@@ -126,6 +129,7 @@ class Academy:
             "hapy_one_api_url": "{{ hapy_test_endpoints[hapy_school.uai] }}",
             "hapy_one_import_dir": "{{ hapy_test_import_dirs[hapy_school.uai] }}",
             "hapy_host_level": False,
+            **self.test_bed_vars,
         }))
         return f"@{path}"
 
@@ -286,6 +290,10 @@ REAL_VERSIONS = [p for p in endpoints.ALL if p != endpoints.STANDIN]
 class RealAcademy(Academy):
     """One real oned (behind its counting proxy) per school of ``uais``."""
 
+    # no hypervisor here (dummy host drivers), no host to ssh to (dummy transfer drivers)
+    test_bed_vars = {"hapy_host_drivers": {"im_mad": "dummy", "vm_mad": "dummy"},
+                     "datastores_tm_mad": {"single": "dummy", "cluster": "dummy"}}
+
     def __init__(self, version: str, uais: list[str]) -> None:
         self.servers = {}
         try:
@@ -298,19 +306,6 @@ class RealAcademy(Academy):
 
     def import_dir(self, uai: str) -> Path:
         return self.servers[uai].instance.root / "var" / "import"
-
-    def extra_vars(self, directory: Path) -> str:
-        path = directory / "academy-real-endpoints.json"
-        path.write_text(json.dumps({
-            "hapy_test_endpoints": {uai: server.url for uai, server in self.servers.items()},
-            "hapy_test_import_dirs": {uai: str(self.import_dir(uai)) for uai in self.servers},
-            "hapy_one_api_url": "{{ hapy_test_endpoints[hapy_school.uai] }}",
-            "hapy_one_import_dir": "{{ hapy_test_import_dirs[hapy_school.uai] }}",
-            "hapy_host_drivers": {"im_mad": "dummy", "vm_mad": "dummy"},
-            "datastores_tm_mad": {"single": "dummy", "cluster": "dummy"},
-            "hapy_host_level": False,
-        }))
-        return f"@{path}"
 
 
 @pytest.fixture(scope="module", params=REAL_VERSIONS)
