@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: eole.hapy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""OpenNebula template syntax: render, parse and normalise attribute dictionaries.
+"""OpenNebula template syntax: render, read back (from pyone) and normalise attribute dictionaries.
 
 OpenNebula templates are lines of ``KEY = "value"`` and vector attributes ``KEY = [ A = "x", B = "y" ]``;
 a key may repeat (several ``AR``, ``NIC``, ``DISK``). In Python a template is a dict whose keys are upper-case,
@@ -16,7 +16,14 @@ from typing import Any
 
 Template = dict[str, Any]
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-.]*$")
+# oned's lexer (src/parsers/template_parser.l): a VARIABLE is [[:alnum:]_]+; a bare value is any run of
+# characters but blanks, new lines, '=', '#', ',', '[' and ']'; in a quoted value only \" is an escape
+# (template_syntax.y unescape() turns \" into " and leaves every other backslash as it is).
+_KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")
+_BARE_RE = re.compile(r'^[^=#\s,\[\]"]+$')
+# What cannot reach oned's stored XML intact: XML 1.0 refuses C0 controls but tab and new line (a carriage
+# return is turned into a new line by the XML parser), and oned keeps values in CDATA sections.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class TemplateError(ValueError):
@@ -34,10 +41,29 @@ def scalar(value: Any) -> str:
     return str(value)
 
 
-def quote(value: Any) -> str:
-    """Quote a scalar for a template, escaping backslashes and double quotes."""
-    text = scalar(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+def check_value(text: str, where: str) -> str:
+    """``text`` if oned can store it verbatim, else a TemplateError naming ``where`` and what is refused."""
+    bad = _CONTROL_RE.search(text)
+    if bad:
+        raise TemplateError(f"{where}: control character U+{ord(bad.group()):04X} cannot be stored in an OpenNebula "
+                            "template; expected printable text (tabs and new lines are allowed)")
+    if "]]>" in text:
+        raise TemplateError(f"{where}: the sequence ']]>' cannot be stored in an OpenNebula template "
+                            "(oned keeps values in XML CDATA sections)")
+    if text.endswith("\\") and not _BARE_RE.match(text):
+        raise TemplateError(f"{where}: a value ending in a backslash must be a single word without quotes or any of "
+                            "= # , [ ] (OpenNebula's template lexer reads a final \\\" as an escaped quote)")
+    return text
+
+
+def quote(value: Any, where: str = "value") -> str:
+    """A scalar as oned's lexer reads it back verbatim: quoted with only ``"`` escaped, or bare when it ends
+    in a backslash (which a closing quote would turn into an escaped quote)."""
+    text = check_value(scalar(value), where)
+    if text.endswith("\\"):
+        return text
+    escaped = text.replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def _check_key(key: str, where: str) -> str:
@@ -65,14 +91,14 @@ def _normalize_value(value: Any, where: str) -> Any:
         for key, item in value.items():
             if isinstance(item, (Mapping, list, tuple)):
                 raise TemplateError(f"{where}.{key}: a vector attribute holds only scalars, got {type(item).__name__}")
-            vector[_check_key(key, where)] = scalar(item)
+            vector[_check_key(key, where)] = check_value(scalar(item), f"{where}.{key}")
         return vector
     if isinstance(value, (list, tuple)):
         items = [_normalize_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
         if any(isinstance(item, list) for item in items):
             raise TemplateError(f"{where}: nested lists cannot be expressed in an OpenNebula template")
         return items[0] if len(items) == 1 else items
-    return scalar(value)
+    return check_value(scalar(value), where)
 
 
 def render(attrs: Mapping[str, Any]) -> str:
@@ -86,86 +112,6 @@ def render(attrs: Mapping[str, Any]) -> str:
             else:
                 lines.append(f"{key} = {quote(item)}")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<space>[ \t\r\n]+|\#[^\n]*)
-  | (?P<quoted>"(?:[^"\\]|\\.)*")
-  | (?P<punct>[=\[\],])
-  | (?P<bare>[^\s=\[\],"#]+)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN_RE.match(text, pos)
-        if match is None:
-            raise TemplateError(f"template syntax error at offset {pos}: {text[pos:pos + 20]!r}")
-        kind = match.lastgroup or ""
-        if kind == "quoted":
-            raw = match.group()[1:-1]
-            tokens.append(("value", re.sub(r"\\(.)", r"\1", raw, flags=re.DOTALL)))
-        elif kind == "bare":
-            tokens.append(("value", match.group()))
-        elif kind == "punct":
-            tokens.append((match.group(), match.group()))
-        pos = match.end()
-    return tokens
-
-
-def parse(text: str) -> Template:
-    """Parse OpenNebula template text into the canonical dict form (the inverse of :func:`render`)."""
-    tokens = _tokens(text)
-    result: Template = {}
-    i = 0
-
-    def expect(kind: str) -> str:
-        nonlocal i
-        if i >= len(tokens) or tokens[i][0] != kind:
-            found = tokens[i][1] if i < len(tokens) else "end of template"
-            raise TemplateError(f"template syntax error: expected {kind!r}, found {found!r}")
-        i += 1
-        return tokens[i - 1][1]
-
-    while i < len(tokens):
-        key = _check_key(expect("value"), "template")
-        expect("=")
-        if i < len(tokens) and tokens[i][0] == "[":
-            i += 1
-            vector: dict[str, str] = {}
-            while i < len(tokens) and tokens[i][0] != "]":
-                sub = _check_key(expect("value"), f"template.{key}")
-                expect("=")
-                vector[sub] = expect("value") if i < len(tokens) and tokens[i][0] == "value" else ""
-                if i < len(tokens) and tokens[i][0] == ",":
-                    i += 1
-            expect("]")
-            value: Any = vector
-        elif i < len(tokens) and tokens[i][0] == "value" and not _is_next_key(tokens, i):
-            value = expect("value")
-        else:
-            value = ""
-        _append(result, key, value)
-    return result
-
-
-def _is_next_key(tokens: list[tuple[str, str]], i: int) -> bool:
-    """True when tokens[i] starts the next ``KEY =`` (so the current attribute had an empty bare value)."""
-    return i + 1 < len(tokens) and tokens[i + 1][0] == "="
-
-
-def _append(result: Template, key: str, value: Any) -> None:
-    if key not in result:
-        result[key] = value
-    elif isinstance(result[key], list):
-        result[key].append(value)
-    else:
-        result[key] = [result[key], value]
 
 
 def from_pyone(template: Any) -> Template:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from ansible_collections.eole.hapy.plugins.module_utils import one_template as t
 
+from tests.hostile_values import HOSTILE_VALUES
+from tests.oned import template as oned_template
+
 
 def test_render_scalars_vectors_and_repeats():
     text = t.render({"name": "net", "vlan_id": 20, "filter_ip_spoofing": True,
@@ -16,36 +19,38 @@ def test_render_scalars_vectors_and_repeats():
     )
 
 
-def test_quotes_and_backslashes_are_escaped_and_round_trip():
-    value = 'say "hi" C:\\temp\\ and a newline\nhere'
-    text = t.render({"DESCRIPTION": value, "CONTEXT": {"START_SCRIPT": 'echo "x" \\ y'}})
-    assert '\\"hi\\"' in text and "C:\\\\temp" in text
-    assert t.parse(text) == {"DESCRIPTION": value, "CONTEXT": {"START_SCRIPT": 'echo "x" \\ y'}}
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=range(len(HOSTILE_VALUES)))
+def test_hostile_values_parse_back_verbatim_and_alone(value):
+    text = t.render({"BEFORE": "1", "VALUE": value, "VEC": {"A": value, "B": "2"}, "AFTER": "3"})
+    assert oned_template.parse_text(text) == [("BEFORE", "1"), ("VALUE", value), ("VEC", {"A": value, "B": "2"}),
+                                              ("AFTER", "3")]
 
 
-def test_parse_oned_forms():
-    text = """
-    # a comment
-    NAME = bare_value
-    dns="10.0.0.1"
-    AR=[TYPE="IP4",IP="10.0.0.2",SIZE="5"]
-    AR = [ TYPE = "ETHER", SIZE = "1" ]
-    EMPTY =
-    LAST = "x"
-    """
-    assert t.parse(text) == {
-        "NAME": "bare_value",
-        "DNS": "10.0.0.1",
-        "AR": [{"TYPE": "IP4", "IP": "10.0.0.2", "SIZE": "5"}, {"TYPE": "ETHER", "SIZE": "1"}],
-        "EMPTY": "",
-        "LAST": "x",
-    }
+def test_backslashes_are_not_doubled():
+    """oned unescapes only \\" (a doubled backslash is stored doubled, so a re-run would write again)."""
+    assert t.quote("a\\b") == '"a\\b"'
+    assert t.quote('a"b') == '"a\\"b"'
+    assert t.quote("C:\\dir\\") == "C:\\dir\\", "a final backslash is written bare"
 
 
-@pytest.mark.parametrize("text", ['NAME = "unterminated', "= value", "AR = [ TYPE = \"IP4\""])
-def test_parse_errors_are_clear(text):
-    with pytest.raises(t.TemplateError, match="template syntax error|expected"):
-        t.parse(text)
+@pytest.mark.parametrize("value, message", [
+    ("a value\\", "ending in a backslash must be a single word"),
+    ("C:\\Program Files\\", "ending in a backslash"),
+    ("end]]>", "']]>' cannot be stored"),
+    ("bell\x07", "control character U\\+0007"),
+    ("dos\r\nline", "control character U\\+000D"),
+])
+def test_values_oned_cannot_store_verbatim_are_refused_naming_the_field(value, message):
+    with pytest.raises(t.TemplateError, match=rf"^attributes\.DESCRIPTION: .*{message}"):
+        t.normalize({"DESCRIPTION": value})
+    with pytest.raises(t.TemplateError, match=rf"^attributes\.CONTEXT\.NOTE: .*{message}"):
+        t.normalize({"CONTEXT": {"NOTE": value}})
+
+
+@pytest.mark.parametrize("key", ["bad key", "A-B", "A.B", "É"])
+def test_attribute_names_follow_oned_variables(key):
+    with pytest.raises(t.TemplateError, match="invalid attribute name"):
+        t.normalize({key: 1})
 
 
 def test_invalid_attribute_name_names_the_field():
