@@ -81,27 +81,6 @@ def id_list(element: Any) -> list[int]:
     return sorted(int(i) for i in ids)
 
 
-# src/pool/PoolObjectSQL.cc: INVALID_NAME_CHARS, and names are at most 128 characters.
-ONE_INVALID_NAME_CHARS = "&|:\\\";/'#{}$<>\t\n\v\f\r"
-ONE_NAME_MAX_LENGTH = 128
-
-
-def check_name(name: str, field: str, invalid_chars: str = ONE_INVALID_NAME_CHARS) -> str:
-    """``name`` if oned accepts it as an object NAME, else a OneError naming ``field`` and the rule."""
-    if not name:
-        raise OneError(f"{field}: an OpenNebula name cannot be empty", kind="input")
-    bad = next((ch for ch in name if ch in invalid_chars), None)
-    if bad is not None:
-        shown = "".join(ch for ch in invalid_chars if ch.isprintable() and ch != " ")
-        blanks = "spaces, tabs or new lines" if " " in invalid_chars else "tabs or new lines"
-        raise OneError(f"{field}: {name!r} contains {bad!r}; OpenNebula names cannot contain any of {shown} "
-                       f"nor {blanks}", kind="input")
-    if len(name) > ONE_NAME_MAX_LENGTH:
-        raise OneError(f"{field}: {len(name)} characters; OpenNebula names are at most {ONE_NAME_MAX_LENGTH}",
-                       kind="input")
-    return name
-
-
 class OneObjectModule:
     """Base of a declarative, name-keyed module for one OpenNebula object kind.
 
@@ -121,7 +100,7 @@ class OneObjectModule:
     #: the option naming the object (its identity)
     key_option: str = "name"
     #: characters oned refuses in the NAME of this kind (PoolObjectSQL::INVALID_NAME_CHARS; users refuse more)
-    invalid_name_chars: str = ONE_INVALID_NAME_CHARS
+    invalid_name_chars: str = one_template.ONE_INVALID_NAME_CHARS
     #: accepted values of ``state`` ("absent" deletes) and the default one
     states: tuple[str, ...] = ("present", "absent")
     default_state: str = "present"
@@ -301,7 +280,7 @@ class OneObjectModule:
     def _validate_declared_values(self) -> None:
         """Refuse, before any call, a name oned would refuse and attributes its template lexer cannot take back."""
         if self.key_option == "name":
-            check_name(self.name, self.key_option, self.invalid_name_chars)
+            one_template.check_name(self.name, self.key_option, self.invalid_name_chars)
         if "attributes" in self.params:
             one_template.normalize(self.params["attributes"], "attributes")
 

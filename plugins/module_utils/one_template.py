@@ -30,6 +30,26 @@ class TemplateError(ValueError):
     """A template value cannot be rendered or parsed."""
 
 
+# src/pool/PoolObjectSQL.cc: INVALID_NAME_CHARS, and names are at most 128 characters.
+ONE_INVALID_NAME_CHARS = "&|:\\\";/'#{}$<>\t\n\v\f\r"
+ONE_NAME_MAX_LENGTH = 128
+
+
+def check_name(name: str, field: str, invalid_chars: str = ONE_INVALID_NAME_CHARS) -> str:
+    """``name`` if oned accepts it as an object NAME, else a TemplateError naming ``field`` and the rule."""
+    if not name:
+        raise TemplateError(f"{field}: an OpenNebula name cannot be empty")
+    bad = next((ch for ch in name if ch in invalid_chars), None)
+    if bad is not None:
+        shown = "".join(ch for ch in invalid_chars if ch.isprintable() and ch != " ")
+        blanks = "spaces, tabs or new lines" if " " in invalid_chars else "tabs or new lines"
+        raise TemplateError(f"{field}: {name!r} contains {bad!r}; OpenNebula names cannot contain any of {shown} "
+                            f"nor {blanks}")
+    if len(name) > ONE_NAME_MAX_LENGTH:
+        raise TemplateError(f"{field}: {len(name)} characters; OpenNebula names are at most {ONE_NAME_MAX_LENGTH}")
+    return name
+
+
 def scalar(value: Any) -> str:
     """The OpenNebula string form of a scalar: booleans are YES/NO, None is empty."""
     if value is None:

@@ -153,7 +153,6 @@ from ansible_collections.eole.hapy.plugins.module_utils import one_template
 from ansible_collections.eole.hapy.plugins.module_utils.one_client import OneError
 from ansible_collections.eole.hapy.plugins.module_utils.one_module import (
     KINDS,
-    ONE_INVALID_NAME_CHARS,
     OneObjectModule,
     id_list,
     ref_view,
@@ -168,7 +167,7 @@ OTHER = "(another password)"
 
 class UserModule(OneObjectModule):
     kind = KINDS["user"]
-    invalid_name_chars = ONE_INVALID_NAME_CHARS + " "  # src/um/User.cc: User::INVALID_NAME_CHARS adds blanks
+    invalid_name_chars = one_template.ONE_INVALID_NAME_CHARS + " "  # src/um/User.cc adds blanks
     fact_name = "user"
     references = {"group": "group", "groups": "group"}
     argument_spec = {
