@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
 
+from ansible_collections.eole.hapy.plugins.module_utils.one_template import TemplateError, check_name, check_value
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
 
 Site = Mapping[str, Any]
@@ -85,6 +86,7 @@ ACADEMY_DEFAULTS: dict[str, Any] = {
     "time_zone": None,  # None: from the academy name (TIME_ZONES), else Europe/Paris
     "proxy": None,  # upstream proxy {address, port} for the Amon; LAN guests use their Amon
     "zephir": None,  # {address, user, password}
+    "uai_check_letter": True,  # false for example inventories whose UAIs are fictional
 }
 
 TIME_ZONES = {
@@ -177,6 +179,33 @@ def _range(spec: str) -> IPRange:
     """``a.b.c.d`` or ``a.b.c.d-e.f.g.h`` as an IPRange (spec already validated)."""
     first, _, last = spec.partition("-")
     return IPRange(first, last or first)
+
+
+def _one_name_errors(value: Any, path: str) -> Errors:
+    """``[]`` when OpenNebula accepts ``value`` as an object name, else the error naming ``path``."""
+    try:
+        check_name(value if isinstance(value, str) else "", path)
+    except TemplateError as exc:
+        return [str(exc) if isinstance(value, str) else f"{path}: {value!r}; expected an OpenNebula name (text)"]
+    return []
+
+
+def _one_text_errors(value: Any, path: str) -> Errors:
+    """``[]`` when ``value`` can be stored verbatim in an OpenNebula template attribute, else the error."""
+    try:
+        check_value(str(value), path)
+    except TemplateError as exc:
+        return [str(exc)]
+    return []
+
+
+# The UAI (ex-RNE) check letter: the 7 digits modulo 23, as a letter of the alphabet without I, O and Q.
+UAI_CHECK_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def uai_check_letter(digits: str) -> str:
+    """The check letter of a UAI's first 7 characters (``0750654`` -> ``D``)."""
+    return UAI_CHECK_LETTERS[int(digits) % 23]
 
 
 def _unknown_keys(item: Mapping[str, Any], allowed: set[str], path: str) -> Errors:
@@ -346,6 +375,8 @@ def validate_school(school: Any) -> Errors:
         errors.append(f"hapy_school.uai: {uai!r}; expected 7 digits and a letter, like 9740001A")
     if not _is_text(school.get("name")):
         errors.append("hapy_school.name: missing; expected the school's name, like 'Lycée Leconte de Lisle'")
+    else:
+        errors += _one_text_errors(school["name"], "hapy_school.name")
     if not isinstance(school.get("academy"), str) or not ACADEMY_RE.match(school["academy"]):
         errors.append(f"hapy_school.academy: {school.get('academy')!r}; expected an academy id like ac-reunion")
     if not isinstance(school.get("domain"), str) or not DOMAIN_RE.match(school["domain"].lower()):
@@ -417,8 +448,10 @@ def _validate_network_decl(decl: Any, path: str) -> Errors:
 
 
 def _validate_plan_network(net: Network, path: str) -> Errors:
-    """Errors of one computed network: addresses inside the subnet, AR and DHCP pool consistent."""
-    errors: Errors = []
+    """Errors of one computed network: a name and description OpenNebula keeps as they are, addresses inside the
+    subnet, AR and DHCP pool consistent."""
+    errors = _one_name_errors(net["vnet_name"], f"{path}.vnet_name") + _one_text_errors(net["description"],
+                                                                                        f"{path}.description")
     cidr = IPNetwork(net["cidr"])
     hosts = IPRange(cidr.first + 1, cidr.last - 1) if cidr.size > 2 else IPRange(cidr.first, cidr.last)
     if IPAddress(net["gateway"]) not in hosts:
@@ -502,8 +535,10 @@ def _validate_guest_shape(guest: Any, path: str, plan: Mapping[str, Network]) ->
     for key, unit in (("vcpu", "virtual CPUs"), ("memory", "MiB"), ("disk", "MiB")):
         if key in guest and (not _is_int(guest[key]) or guest[key] < 1):
             errors.append(f"{path}.{key}: {guest[key]!r}; expected an integer >= 1 ({unit})")
-    if "image" in guest and not _is_text(guest["image"]):
-        errors.append(f"{path}.image: {guest['image']!r}; expected an image name")
+    if "image" in guest:
+        errors += _one_name_errors(guest["image"], f"{path}.image")
+    if "description" in guest:
+        errors += _one_text_errors(guest["description"], f"{path}.description")
     if "eole" in guest:
         if profile == "other" and guest["eole"]:
             errors.append(f"{path}.eole: profile 'other' has no EOLE configuration; expected no eole key")
@@ -514,6 +549,11 @@ def _validate_guest_shape(guest: Any, path: str, plan: Mapping[str, Network]) ->
                        for var in guest["eole"] if not isinstance(var, str) or not EOLE_VAR_RE.match(var)]
     if "labels" in guest and not (isinstance(guest["labels"], list) and all(_is_text(x) for x in guest["labels"])):
         errors.append(f"{path}.labels: {guest['labels']!r}; expected a list of strings")
+    elif "labels" in guest:
+        for k, label in enumerate(guest["labels"]):
+            if "," in label:  # OpenNebula keeps labels as one comma-separated LABELS attribute
+                errors.append(f"{path}.labels[{k}]: {label!r} contains ','; expected one label per item")
+            errors += _one_text_errors(label, f"{path}.labels[{k}]")
     nics = guest.get("nics")
     if not isinstance(nics, list) or (not nics and profile != "other"):
         errors.append(f"{path}.nics: {nics!r}; expected a non-empty list of {{network, ip?}}")
@@ -651,6 +691,10 @@ def validate_backup(backup: Any) -> Errors:
         errors.append(f"hapy_backup.schedule: {backup['schedule']!r}; expected a cron expression like '30 1 * * *'")
     if "vm_label" in backup and not _is_text(backup["vm_label"]):
         errors.append(f"hapy_backup.vm_label: {backup['vm_label']!r}; expected a label name")
+    elif "vm_label" in backup:
+        errors += _one_text_errors(backup["vm_label"], "hapy_backup.vm_label")
+    if "datastore" in backup:
+        errors += _one_name_errors(backup["datastore"], "hapy_backup.datastore")
     if "mode" in backup and backup["mode"] not in BACKUP_MODES:
         errors.append(f"hapy_backup.mode: {backup['mode']!r}; expected one of {', '.join(BACKUP_MODES)}")
     return errors
@@ -704,6 +748,18 @@ def validate_one(one: Any, db: Any) -> Errors:
     return errors
 
 
+def _uai_letter_errors(uai: str, academy: Mapping[str, Any] | None) -> Errors:
+    """The UAI's check letter, unless ``hapy_academy.uai_check_letter`` is false (fictional example UAIs)."""
+    if not academy_settings(academy)["uai_check_letter"]:
+        return []
+    expected = uai_check_letter(uai[:7])
+    if uai[7].upper() == expected:
+        return []
+    return [f"hapy_school.uai: {uai} has the check letter {uai[7].upper()}, expected {uai[:7]}{expected} (the 7 "
+            "digits modulo 23 as a letter of A-Z without I, O, Q); for fictional UAIs set "
+            "hapy_academy.uai_check_letter: false"]
+
+
 def validate_site(site: Site) -> Errors:
     """Every error of one school's inventory (``hapy_*`` variables of one host); empty when the site is valid.
 
@@ -712,6 +768,8 @@ def validate_site(site: Site) -> Errors:
     errors = validate_school(site.get("hapy_school"))
     if site.get("hapy_academy") is not None and not isinstance(site["hapy_academy"], Mapping):
         errors.append("hapy_academy: not a mapping; expected academy-wide defaults {base, dns, networks, ...}")
+    elif not errors:
+        errors += _uai_letter_errors(site["hapy_school"]["uai"], site.get("hapy_academy"))
     plan: list[Network] = []
     if not errors:
         net_errors, plan = validate_networks(site)

@@ -451,6 +451,10 @@ def demo_endpoint():
     ("overlapping_subnets", "hapy_networks[0].cidr: 10.99.1.0/24 overlaps 10.99.1.0/24 of network 'admin'"),
     ("unknown_network", "hapy_guests[0].nics[0].network: unknown network 'pedag'; expected one of wan, admin, pedago"),
     ("missing_uai", "hapy_school.uai: None; expected 7 digits and a letter, like 9740001A"),
+    ("quote_in_vnet_name", "hapy_networks[0].vnet_name: 'CR_\"admin' contains '\"'; OpenNebula names cannot contain"),
+    ("quote_in_image", "hapy_guests[0].image: 'eole-2.9-\"scribe' contains '\"'"),
+    ("backslash_description", "hapy_networks[0].description: a value ending in a backslash must be a single word"),
+    ("wrong_uai_letter", "hapy_school.uai: 9740001A has the check letter A, expected 9740001H"),
 ])
 def test_bad_inventory_fails_before_any_change(demo_endpoint, variant, message):
     run = run_playbook(PLAYBOOK, DEMO, "--tags", "cloud", "-e", f"hapy_one_api_url={demo_endpoint.url}",

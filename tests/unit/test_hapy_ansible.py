@@ -36,7 +36,7 @@ all:
   hosts:
     localhost:
       ansible_connection: local
-      hapy_school: {uai: 9740100P, name: "Lycée Sample", academy: ac-reunion, domain: lan, index: 42}
+      hapy_school: {uai: 9740100R, name: "Lycée Sample", academy: ac-reunion, domain: lan, index: 42}
       hapy_academy: {dns: [172.16.0.53], ntp: [ntp.ac-reunion.fr]}
       hapy_guests:
         - {name: amon, profile: amon, nics: [{network: wan}, {network: admin}, {network: pedago}]}

@@ -20,7 +20,7 @@ hs = importlib.util.module_from_spec(_spec)
 sys.modules["hapy_site"] = hs
 _spec.loader.exec_module(hs)
 
-SCHOOL = {"uai": "9740100P", "name": "Lycée Sample", "academy": "ac-reunion", "domain": "lan", "index": 42}
+SCHOOL = {"uai": "9740100R", "name": "Lycée Sample", "academy": "ac-reunion", "domain": "lan", "index": 42}
 ACADEMY = {
     "dns": ["172.16.0.53"],
     "ntp": ["ntp.ac-reunion.fr"],
@@ -173,7 +173,7 @@ def test_time_zone_and_local_domain() -> None:
     assert hs.time_zone({}, "ac-reunion") == "Indian/Reunion"
     assert hs.time_zone({}, "ac-lyon") == "Europe/Paris"
     assert hs.time_zone({"time_zone": "Indian/Mayotte"}, "ac-reunion") == "Indian/Mayotte"
-    assert hs.local_domain(SCHOOL) == "9740100p.ac-reunion.lan"
+    assert hs.local_domain(SCHOOL) == "9740100r.ac-reunion.lan"
     assert hs.local_domain({**SCHOOL, "domain": "lyc-sample.ac-reunion.lan"}) == "lyc-sample.ac-reunion.lan"
 
 
@@ -339,7 +339,7 @@ def test_backup_errors(backup: Any, path: str, fragment: str) -> None:
     assert_error(errors_of(hapy_backup=backup), path, fragment)
 
 
-SAN = {"portal": "10.42.1.240:3260", "target_iqn": "iqn.2026-11.fr.ac-reunion:san.9740100p",
+SAN = {"portal": "10.42.1.240:3260", "target_iqn": "iqn.2026-11.fr.ac-reunion:san.9740100r",
        "lun_wwid": "36001405a1b2c3d4e5f60718293a4b5c6", "chap_user": "hapy", "chap_secret": "s3cret"}
 
 
@@ -379,22 +379,22 @@ def test_every_error_names_its_path_and_expected_form() -> None:
 
 
 def test_academy_schools_do_not_collide() -> None:
-    other = site(hapy_school={**SCHOOL, "uai": "9740200A", "index": 43})
-    assert hs.validate_academy({"etb_9740100p": site(), "etb_9740200a": other}) == []
+    other = site(hapy_school={**SCHOOL, "uai": "9740200Z", "index": 43})
+    assert hs.validate_academy({"etb_9740100r": site(), "etb_9740200z": other}) == []
 
 
 def test_academy_duplicate_uai_and_overlapping_schools() -> None:
     twin = site(hapy_school={**SCHOOL, "index": 43})
-    overlap = site(hapy_school={**SCHOOL, "uai": "9740300B", "index": None, "block": "10.42.2.0/23"},
+    overlap = site(hapy_school={**SCHOOL, "uai": "9740300H", "index": None, "block": "10.42.2.0/23"},
                    hapy_academy={**ACADEMY, "network_prefix": 27})
     broken = site(hapy_school={"uai": "x"})
-    errors = hs.validate_academy({"etb_9740100p": site(), "etb_twin": twin, "etb_9740300b": overlap, "etb_x": broken})
-    assert "etb_twin: hapy_school.uai 9740100P already used by etb_9740100p; expected one group per school" in errors
-    assert ("etb_9740300b: network 10.42.2.32/27 overlaps 10.42.2.0/24 of etb_9740100p; expected disjoint school "
+    errors = hs.validate_academy({"etb_9740100r": site(), "etb_twin": twin, "etb_9740300h": overlap, "etb_x": broken})
+    assert "etb_twin: hapy_school.uai 9740100R already used by etb_9740100r; expected one group per school" in errors
+    assert ("etb_9740300h: network 10.42.2.32/27 overlaps 10.42.2.0/24 of etb_9740100r; expected disjoint school "
             "subnets (check hapy_school.index/block)") in errors
     overlaps = [e for e in errors if " overlaps " in e]
-    assert len(overlaps) == 5  # the 5 /27 of etb_9740300b all fall in 10.42.2.0/24 of etb_9740100p
-    assert all("etb_9740100p" in e and "etb_9740300b" in e for e in overlaps)
+    assert len(overlaps) == 5  # the 5 /27 of etb_9740300h all fall in 10.42.2.0/24 of etb_9740100r
+    assert all("etb_9740100r" in e and "etb_9740300h" in e for e in overlaps)
     assert not any(e.startswith("etb_x") for e in errors)
 
 
@@ -442,8 +442,8 @@ def test_amon_config_eol() -> None:
     expected = {
         "___version___": "2.9.0",
         "nom_machine": v("amon"),
-        "nom_domaine_local": v("9740100p.ac-reunion.lan"),
-        "numero_etab": v("9740100p"),
+        "nom_domaine_local": v("9740100r.ac-reunion.lan"),
+        "numero_etab": v("9740100r"),
         "libelle_etab": v("Lycée Sample"),
         "nom_academie": v("ac-reunion"),
         "nombre_interfaces": v(3),
@@ -472,8 +472,8 @@ def test_horus_config_eol() -> None:
     expected = {
         "___version___": "2.9.0",
         "nom_machine": v("horus"),
-        "nom_domaine_local": v("9740100p.ac-reunion.lan"),
-        "numero_etab": v("9740100p"),
+        "nom_domaine_local": v("9740100r.ac-reunion.lan"),
+        "numero_etab": v("9740100r"),
         "libelle_etab": v("Lycée Sample"),
         "nom_academie": v("ac-reunion"),
         "nombre_interfaces": v(1),
@@ -488,10 +488,10 @@ def test_horus_config_eol() -> None:
         "activer_proxy_client": v("oui"),
         "proxy_client_adresse": v("10.42.1.1"),
         "proxy_client_port": v(3128),
-        "smb_workgroup": v("ETB9740100P"),
+        "smb_workgroup": v("ETB9740100R"),
         "smb_netbios_name": v("HORUS"),
-        "ad_domain": v("etb9740100p"),
-        "ad_realm": v("9740100p.ac-reunion.lan"),
+        "ad_domain": v("etb9740100r"),
+        "ad_realm": v("9740100r.ac-reunion.lan"),
         "bacula_dir_name": v("horus-dir"),
         "bacula_fd_name": v("horus-fd"),
         "activer_ad": v("oui"),
@@ -532,7 +532,7 @@ def test_dump_is_json_with_version_first_and_utf8() -> None:
     text = hs.dump_eole_config(hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY))
     assert text.startswith('{\n  "___version___": "2.9.0",\n')
     assert "Lycée Sample" in text
-    assert json.loads(text)["numero_etab"] == v("9740100p")
+    assert json.loads(text)["numero_etab"] == v("9740100r")
 
 
 @pytest.mark.parametrize("name", ["amon", "horus", "scribe"])
@@ -555,7 +555,7 @@ def broken_amon(var: str, value: Any) -> dict[str, Any]:
     ("adresse_netmask_eth1", v("255.0.255.0"), "adresse_netmask_eth1: '255.0.255.0'; expected a dotted netmask"),
     ("adresse_netmask_eth1", v("24"), "expected a dotted netmask"),
     ("adresse_ip_dns", v("172.16.0.53"), "adresse_ip_dns: '172.16.0.53'; expected a list of IPv4"),
-    ("numero_etab", v("9740100P"), "numero_etab: '9740100P'; expected a lower-case UAI"),
+    ("numero_etab", v("9740100R"), "numero_etab: '9740100R'; expected a lower-case UAI"),
     ("nombre_interfaces", v("3"), "nombre_interfaces: '3'; expected an integer"),
     ("activer_dhcp", v(True), "activer_dhcp: True; expected oui or non"),
     ("proxy_client_port", v(70000), "expected a TCP port"),
@@ -659,3 +659,38 @@ def test_start_script_answers_prompts_in_a_pty(tmp_path: Path) -> None:
                             env={"PATH": "/usr/bin:/bin", "ZEPHIR_ID": "1234"})
     assert "ANSWERS p1=S3cret! p2=S3cret! yn=non zid=1234" in result.stdout
     assert result.returncode == 3
+
+
+# ------------------------------------------------------------------------ values that reach OpenNebula (issue 10)
+@pytest.mark.parametrize("uai, letter", [("0750654D", "D"), ("0750655E", "E"), ("9740100R", "R"), ("9740001H", "H")])
+def test_uai_check_letter_is_the_digits_modulo_23(uai, letter):
+    assert hs.uai_check_letter(uai[:7]) == letter
+    assert errors_of(hapy_school={**SCHOOL, "uai": uai}) == []
+
+
+def test_wrong_uai_check_letter_is_refused_unless_the_academy_says_its_uais_are_fictional():
+    assert_error(errors_of(hapy_school={**SCHOOL, "uai": "9740100P"}), "hapy_school.uai",
+                 "check letter P, expected 9740100R", "hapy_academy.uai_check_letter: false")
+    assert errors_of(hapy_school={**SCHOOL, "uai": "9740100P"},
+                     hapy_academy={**ACADEMY, "uai_check_letter": False}) == []
+
+
+@pytest.mark.parametrize("override, path, fragment", [
+    ({"hapy_networks": [{"name": "admin", "vnet_name": "CR admin;x"}]}, "hapy_networks[0].vnet_name", "contains ';'"),
+    ({"hapy_networks": [{"name": "admin", "vnet_name": "x" * 129}]}, "hapy_networks[0].vnet_name", "at most 128"),
+    ({"hapy_networks": [{"name": "admin", "description": "bell\x07"}]}, "hapy_networks[0].description", "U+0007"),
+    ({"hapy_school": {**SCHOOL, "name": "Lycée ]]> x"}}, "hapy_school.name", "']]>'"),
+    ({"hapy_guests": [{**AMON, "image": "eole amon$"}]}, "hapy_guests[0].image", "contains '$'"),
+    ({"hapy_guests": [{**AMON, "image": ""}]}, "hapy_guests[0].image", "cannot be empty"),
+    ({"hapy_guests": [{**AMON, "description": "ends in \\"}]}, "hapy_guests[0].description", "backslash"),
+    ({"hapy_guests": [{**AMON, "labels": ["sauvegarde,x"]}]}, "hapy_guests[0].labels[0]", "contains ','"),
+    ({"hapy_backup": {"datastore": "sauve|gardes"}}, "hapy_backup.datastore", "contains '|'"),
+])
+def test_values_opennebula_cannot_keep_are_errors_naming_the_field(override, path, fragment):
+    assert_error(errors_of(**override), path, fragment)
+
+
+def test_hostile_but_storable_text_is_accepted():
+    """Quotes, brackets, backslashes inside and non-ASCII reach OpenNebula verbatim (one_template.quote)."""
+    assert errors_of(hapy_networks=[{"name": "admin", "description": 'Réseau "admin" [C:\\ok] = 974'}],
+                     hapy_guests=[{**AMON, "description": "l'Amon \\ \"pare-feu\""}]) == []
