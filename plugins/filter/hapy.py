@@ -40,16 +40,32 @@ def _site_vars(host_vars: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _plain(host_vars[key]) for key in hapy_site.SITE_VARS if key in host_vars}
 
 
+def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """What the academy-wide checks read of a school (not its hapy_one password, hapy_db, hapy_san or guests)."""
+    view = {key: _plain(host_vars[key]) for key in ("hapy_school", "hapy_networks", "hapy_academy")
+            if key in host_vars}
+    one = host_vars.get("hapy_one")
+    if isinstance(one, Mapping) and "api_url" in one:
+        view["hapy_one"] = {"api_url": _plain(one["api_url"])}
+    return view
+
+
 def hapy_validate_site(site: Mapping[str, Any]) -> list[str]:
     """Errors of one school's inventory: pass ``hostvars[inventory_hostname]`` or a dict of ``hapy_*`` variables."""
     return hapy_site.validate_site(_site_vars(site))
 
 
 def hapy_validate_academy(hostvars: Mapping[str, Any], groups: Mapping[str, list[str]]) -> list[str]:
-    """Errors across schools: duplicate UAIs, overlapping subnets. Pass ``hostvars`` and ``groups``."""
-    sites = {group: _site_vars(hostvars[hosts[0]]) for group, hosts in groups.items()
-             if group.startswith("etb_") and hosts}
-    return hapy_site.validate_academy(sites)
+    """Errors across schools: duplicate UAIs, indexes, frontends or API URLs, overlapping subnets.
+
+    Pass ``hostvars`` and ``groups`` (the whole inventory, whatever ``--limit`` is)."""
+    schools = {group: hosts for group, hosts in groups.items() if group.startswith("etb_") and hosts}
+    sites = {group: _academy_view(hostvars[hosts[0]]) for group, hosts in schools.items()}
+    frontend_hosts = set(groups.get("hapy_frontends", []))
+    frontends = {group: [str(_plain(hostvars[host].get("ansible_host", host))) for host in hosts
+                         if host in frontend_hosts]
+                 for group, hosts in schools.items()}
+    return hapy_site.validate_academy(sites, frontends)
 
 
 class FilterModule:

@@ -785,23 +785,39 @@ def validate_site(site: Site) -> Errors:
     return errors
 
 
-def validate_academy(sites: Mapping[str, Site]) -> Errors:
+def _is_loopback_url(url: str) -> bool:
+    host = re.sub(r"^[a-z]+://", "", str(url)).split("/")[0].rsplit(":", 1)[0]
+    return host == "localhost" or (_ip(host) is not None and _ip(host).is_loopback())
+
+
+def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str]] | None = None) -> Errors:
     """Errors across the schools of an academy (``{school group: its hapy_* variables}``).
 
-    Each school is routed through the academy, so two schools must not share a UAI, nor overlap any subnet.
-    Schools whose own inventory is invalid are skipped here (:func:`validate_site` reports them).
+    Each school is routed through the academy and converged through its own OpenNebula: two schools must not
+    share a UAI, a school index, any subnet, a frontend address (``frontends``: ``{school group: [addresses]}``)
+    or an OpenNebula API URL. Schools whose own inventory is invalid are skipped (:func:`validate_site` reports them).
     """
     errors: Errors = []
-    uais: dict[str, str] = {}
+    owners: dict[tuple[str, str], str] = {}  # (what, value) -> the first group using it
+
+    def unique(group: str, what: str, value: Any, hint: str) -> None:
+        first = owners.setdefault((what, str(value)), group)
+        if first != group:
+            errors.append(f"{group}: {what} {value} already used by {first}; expected {hint}")
+
     spans: list[tuple[int, int, str, str]] = []
     for group, site in sorted(sites.items()):
         school = site.get("hapy_school")
         if validate_school(school):
             continue
-        uai = str(school["uai"]).upper()
-        if uai in uais:
-            errors.append(f"{group}: hapy_school.uai {uai} already used by {uais[uai]}; expected one group per school")
-        uais.setdefault(uai, group)
+        unique(group, "hapy_school.uai", str(school["uai"]).upper(), "one group per school")
+        if school.get("index") is not None:
+            unique(group, "hapy_school.index", school["index"], "one index per school")
+        for address in sorted(set((frontends or {}).get(group, []))):
+            unique(group, "frontend address", address, "one OpenNebula frontend per school")
+        api_url = (site.get("hapy_one") or {}).get("api_url") if isinstance(site.get("hapy_one"), Mapping) else None
+        if api_url and not _is_loopback_url(api_url):  # a loopback URL is per controller (a tunnel, a test bed)
+            unique(group, "hapy_one.api_url", api_url, "one OpenNebula per school")
         _, plan = validate_networks(site)
         spans += [(IPNetwork(n["cidr"]).first, IPNetwork(n["cidr"]).last, group, n["cidr"]) for n in plan]
     spans.sort()

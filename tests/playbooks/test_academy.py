@@ -477,3 +477,29 @@ def test_bad_eole_variables_fail_before_any_guest_object(demo_endpoint):
     assert "hapy_guests[1] scribe: adresse_ip_dns: '10.99.2.300'; expected a list of IPv4 addresses" in run.output
     guest_calls = [m for m in demo_endpoint.calls if m.split(".")[1] in ("image", "template", "vm")]
     assert guest_calls == [], "the guests' objects are not even looked up"
+
+
+# ------------------------------------------------------------------------------- academy-wide checks (issue 10)
+def test_schools_colliding_with_a_school_outside_the_limit_fail_before_any_change(tmp_path, demo_endpoint):
+    """--limit one school: the whole inventory is still read, so a twin school elsewhere stops the run."""
+    twin = tmp_path / "twin.yml"
+    twin.write_text(
+        "all:\n  children:\n    hapy_frontends:\n      hosts:\n        hapy-twin: {ansible_host: 10.1.1.250}\n"
+        "    etb_9740013n:\n      hosts:\n        hapy-twin:\n      vars:\n"
+        "        hapy_school: {uai: 9740013N, name: Jumeau, academy: ac-reunion, domain: lan, index: 1}\n")
+    run = run_playbook(PLAYBOOK, ACADEMY, "-i", str(twin), "--vault-password-file", str(VAULT_PASS),
+                       "--limit", "etb_9740001a", "--tags", "cloud", "-e", f"hapy_one_api_url={demo_endpoint.url}")
+    assert run.returncode != 0
+    assert "error(s) across the academy's schools, nothing was changed" in run.output
+    assert "etb_9740013n: hapy_school.index 1 already used by etb_9740001a; expected one index per school" in run.output
+    assert "etb_9740013n: frontend address 10.1.1.250 already used by etb_9740001a" in run.output
+    assert "etb_9740013n: network 10.1.0.0/24 overlaps" in run.output
+    assert not any(m.startswith("one.") for m in demo_endpoint.calls), "the API is not even reached"
+
+
+def test_an_inventory_without_schools_fails_with_a_clear_message(tmp_path):
+    empty = tmp_path / "empty.yml"
+    empty.write_text("all:\n  hosts: {}\n")
+    run = run_playbook(PLAYBOOK, str(empty))
+    assert run.returncode != 0
+    assert "the inventory declares no school: expected at least one host in the group hapy_frontends" in run.output

@@ -694,3 +694,23 @@ def test_hostile_but_storable_text_is_accepted():
     """Quotes, brackets, backslashes inside and non-ASCII reach OpenNebula verbatim (one_template.quote)."""
     assert errors_of(hapy_networks=[{"name": "admin", "description": 'Réseau "admin" [C:\\ok] = 974'}],
                      hapy_guests=[{**AMON, "description": "l'Amon \\ \"pare-feu\""}]) == []
+
+
+def test_academy_duplicate_index_frontend_and_api_url() -> None:
+    one = {"api_url": "http://10.42.1.250:2633/RPC2"}
+    first = site(hapy_one=one)
+    second = site(hapy_school={**SCHOOL, "uai": "9740200Z"}, hapy_one=one)
+    errors = hs.validate_academy({"etb_9740100r": first, "etb_9740200z": second},
+                                 {"etb_9740100r": ["10.42.1.250"], "etb_9740200z": ["10.42.1.250"]})
+    assert "etb_9740200z: hapy_school.index 42 already used by etb_9740100r; expected one index per school" in errors
+    assert ("etb_9740200z: frontend address 10.42.1.250 already used by etb_9740100r; "
+            "expected one OpenNebula frontend per school") in errors
+    assert ("etb_9740200z: hapy_one.api_url http://10.42.1.250:2633/RPC2 already used by etb_9740100r; "
+            "expected one OpenNebula per school") in errors
+
+
+def test_academy_loopback_api_urls_may_repeat() -> None:
+    """A loopback URL names the controller's own end (a tunnel, a test bed), not one school's OpenNebula."""
+    local = {"api_url": "http://127.0.0.1:2633/RPC2"}
+    other = site(hapy_school={**SCHOOL, "uai": "9740200Z", "index": 43}, hapy_one=local)
+    assert hs.validate_academy({"etb_9740100r": site(hapy_one=local), "etb_9740200z": other}) == []
