@@ -22,7 +22,7 @@ from .proxy import CountingProxy
 # (kind, pool method, extra arguments, delete call) in the order objects must be deleted.
 POOLS: list[tuple[str, str, tuple, str]] = [
     ("backupjob", "one.backupjobpool.info", (-2, -1, -1), "one.backupjob.delete"),
-    ("vm", "one.vmpool.info", (-2, -1, -1, -1), "vm-recover-delete"),  # state -1: all but DONE
+    ("vm", "one.vmpool.info", (-2, -1, -1, -2), "vm-recover-delete"),
     ("template", "one.templatepool.info", (-2, -1, -1), "one.template.delete"),
     ("image", "one.imagepool.info", (-2, -1, -1), "one.image.delete"),
     ("secgroup", "one.secgrouppool.info", (-2, -1, -1), "one.secgroup.delete"),
