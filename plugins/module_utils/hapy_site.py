@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 from ansible_collections.eole.hapy.plugins.module_utils.one_template import TemplateError, check_name, check_value
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
@@ -183,10 +184,12 @@ def _range(spec: str) -> IPRange:
 
 def _one_name_errors(value: Any, path: str) -> Errors:
     """``[]`` when OpenNebula accepts ``value`` as an object name, else the error naming ``path``."""
+    if not isinstance(value, str):
+        return [f"{path}: {value!r}; expected an OpenNebula name (text)"]
     try:
-        check_name(value if isinstance(value, str) else "", path)
+        check_name(value, path)
     except TemplateError as exc:
-        return [str(exc) if isinstance(value, str) else f"{path}: {value!r}; expected an OpenNebula name (text)"]
+        return [str(exc)]
     return []
 
 
@@ -786,8 +789,9 @@ def validate_site(site: Site) -> Errors:
 
 
 def _is_loopback_url(url: str) -> bool:
-    host = re.sub(r"^[a-z]+://", "", str(url)).split("/")[0].rsplit(":", 1)[0]
-    return host == "localhost" or (_ip(host) is not None and _ip(host).is_loopback())
+    host = urlsplit(str(url)).hostname or ""
+    address = _ip(host)
+    return host == "localhost" or (address is not None and address.is_loopback())
 
 
 def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str]] | None = None) -> Errors:
