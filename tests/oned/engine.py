@@ -72,6 +72,7 @@ KINDS = {k.key: k for k in (
     Kind("group", "one.group", "one.grouppool.info", "GROUP_POOL", "group", "GROUP", "global",
          False),
     Kind("vdc", "one.vdc", "one.vdcpool.info", "VDC_POOL", "VDC", "VDC", "global", False),
+    Kind("document", "one.document", "one.documentpool.info", "DOCUMENT_POOL", "document"),
 )}
 
 HANDLERS: dict[str, Callable] = {}
@@ -305,5 +306,5 @@ def register_generic() -> None:
         if k.owned:
             HANDLERS[f"{k.prefix}.chmod"] = _chmod(kind)
             HANDLERS[f"{k.prefix}.chown"] = _chown(kind)
-        if kind != "vm":
+        if kind not in ("vm", "document"):  # their pool methods have a filter of their own
             HANDLERS[k.pool] = _pool_info(kind)

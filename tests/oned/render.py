@@ -232,6 +232,12 @@ def r_secgroup(store: Store, s: dict, full: bool) -> str:
             + T.to_xml(s["TEMPLATE"]) + "</SECURITY_GROUP>")
 
 
+def r_document(store: Store, d: dict, full: bool) -> str:
+    """``<DOCUMENT>`` (src/document/Document.cc: no REGTIME, a TYPE)."""
+    return ("<DOCUMENT>" + owner(d) + el("TYPE", d["TYPE"]) + perms(d["PERMS"]) + lock(d.get("LOCK"))
+            + T.to_xml(d["TEMPLATE"]) + "</DOCUMENT>")
+
+
 SA_ORDER = ("ID", "PARENT_ID", "TYPE", "ACTION", "ARGS", "TIME", "REPEAT", "DAYS", "END_TYPE",
             "END_VALUE", "DONE", "MESSAGE", "WARNING")
 
@@ -396,6 +402,7 @@ RENDER = {
     "user": r_user, "group": r_group, "vdc": r_vdc, "cluster": r_cluster, "host": r_host,
     "datastore": r_datastore, "image": r_image, "template": r_template, "vn": r_vn,
     "vm": r_vm, "secgroup": r_secgroup, "backupjob": r_backupjob, "acl": r_acl,
+    "document": r_document,
 }
 
 

@@ -43,7 +43,7 @@ IMG_ERROR = 5
 
 DRIVEN = ("host", "image", "vm", "backupjob")  # kinds with timed driver steps
 POOL_KEYS = ("user", "group", "vdc", "cluster", "host", "datastore", "vn", "image",
-             "template", "vm", "secgroup", "backupjob", "acl")
+             "template", "vm", "secgroup", "backupjob", "acl", "document")
 
 
 def password_hash(password: str) -> str:

@@ -17,6 +17,15 @@ RECAP_RE = re.compile(
 )
 
 
+#: TYPE of the run lock documents (eole.hapy.one_run_lock)
+RUN_LOCK_TYPE = 9740
+
+
+def run_lock_writes(schools: int) -> dict[str, int]:
+    """The writes of a run that changes nothing: each school's run lock taken (a document) and released."""
+    return {"one.document.allocate": schools, "one.document.delete": schools}
+
+
 @dataclass
 class PlaybookRun:
     returncode: int

@@ -33,7 +33,7 @@ POOLS: list[tuple[str, str, tuple, str]] = [
     ("vdc", "one.vdcpool.info", (), "one.vdc.delete"),
     ("user", "one.userpool.info", (), "one.user.delete"),
     ("group", "one.grouppool.info", (), "one.group.delete"),
-    ("document", "one.documentpool.info", (-2, -1, -1, -1), "one.document.delete"),
+    ("document", "one.documentpool.info", (-2, -1, -1, 9740), "one.document.delete"),  # one_run_lock's TYPE
     ("acl", "one.acl.info", (), "one.acl.delrule"),
 ]
 # Elements that change by themselves (monitoring, capacities, quota usage counters, times).

@@ -421,6 +421,36 @@ def vm_action(ctx: Ctx, action: str, vid: int) -> int:
     return vm["ID"]
 
 
+UPDATECONF_VECTORS = ("OS", "FEATURES", "INPUT", "GRAPHICS", "VIDEO", "RAW", "CPU_MODEL")
+
+
+@method("one.vm.updateconf")
+def vm_updateconf(ctx: Ctx, vid: int, text: str, utype: int = 0) -> int:
+    """``one.vm.updateconf(id, template, type)`` (VirtualMachine::updateconf): replace mode (0) erases the vectors
+    left out, merge mode (1) keeps them; CONTEXT is replaced by the one given (TARGET/DISK_ID kept)."""
+    vm = get(ctx, "vm", vid)
+    if int(utype) not in (0, 1):
+        raise errors.api("Wrong update type")
+    if vm["STATE"] in (DONE, SUSPENDED, STOPPED):
+        raise errors.internal(f"configuration cannot be updated in state {state_str(vm)}")
+    new = parse_template(text)
+    tmpl = vm["TEMPLATE"]
+    for name in UPDATECONF_VECTORS:
+        given = T.get_all(new, name)
+        if given:
+            T.replace(tmpl, name, given[0])
+        elif int(utype) == 0:
+            T.erase(tmpl, name)
+    context = T.get_all(new, "CONTEXT")
+    if context:
+        old = T.get_all(tmpl, "CONTEXT")
+        if not old:
+            raise errors.internal("Virtual machine does not have context, cannot add a new one.")
+        kept = {k: old[0][k] for k in ("TARGET", "DISK_ID") if k in old[0]}
+        T.replace(tmpl, "CONTEXT", {**dict(context[0]), **kept})
+    return vm["ID"]
+
+
 @method("one.vm.deploy")
 def vm_deploy(ctx: Ctx, vid: int, hid: int, enforce: bool = False, ds_id: int = -1,
               *_nics: object) -> int:
