@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ansible_collections.eole.hapy.plugins.module_utils.one_template import TemplateError, check_name, check_value
+from ansible_collections.eole.hapy.plugins.module_utils.shadow_crypt import salt_for, sha512_crypt
 from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
 
 Site = Mapping[str, Any]
@@ -799,10 +800,13 @@ def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str
 
     Each school is routed through the academy and converged through its own OpenNebula: two schools must not
     share a UAI, a school index, any subnet, a frontend address (``frontends``: ``{school group: [addresses]}``)
-    or an OpenNebula API URL. Schools whose own inventory is invalid are skipped (:func:`validate_site` reports them).
+    or an OpenNebula API URL, nor their guests' root password (``root_password_digest``: a digest of
+    ``hapy_eole_root_password``). Schools whose own inventory is invalid are skipped (:func:`validate_site` reports
+    them).
     """
     errors: Errors = []
     owners: dict[tuple[str, str], str] = {}  # (what, value) -> the first group using it
+    password_owners: dict[str, str] = {}  # digest of a guests' root password -> the first group using it
 
     def unique(group: str, what: str, value: Any, hint: str) -> None:
         first = owners.setdefault((what, str(value)), group)
@@ -822,6 +826,12 @@ def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str
         api_url = (site.get("hapy_one") or {}).get("api_url") if isinstance(site.get("hapy_one"), Mapping) else None
         if api_url and not _is_loopback_url(api_url):  # a loopback URL is per controller (a tunnel, a test bed)
             unique(group, "hapy_one.api_url", api_url, "one OpenNebula per school")
+        digest = site.get("root_password_digest")
+        if digest:
+            sharing = password_owners.setdefault(digest, group)
+            if sharing != group:
+                errors.append(f"{group}: hapy_eole_root_password is the same as {sharing}'s; expected one root "
+                              "password per school (from the vault), never one academy-wide password")
         _, plan = validate_networks(site)
         spans += [(IPNetwork(n["cidr"]).first, IPNetwork(n["cidr"]).last, group, n["cidr"]) for n in plan]
     spans.sort()
@@ -1058,8 +1068,10 @@ START_SCRIPT = r"""#!/bin/bash
 # 1. once only: the marker /etc/eole/.hapy-instance-done ends every later run at once;
 # 2. writes /etc/eole/config.eol from EOLE_CONFIG_EOL_BASE64 (checked to be JSON first, mode 0600);
 # 3. registers with Zéphir when ZEPHIR_ADDRESS is set (enregistrement_zephir, prompts answered below);
-# 4. runs EOLE's `instance` unattended: passwords from EOLE_ROOT_PASSWORD_BASE64, every yes/no question
-#    (update now, VPN, HA...) answered "non" — updates are applied by Maj-Auto beforehand when EOLE_UPDATE=YES;
+# 4. runs EOLE's `instance` unattended: its root/eole password prompts get a one-time random password, replaced
+#    right after by EOLE_ROOT_PASSWORD_HASH_BASE64 (a SHA-512 crypt hash: the clear password never reaches the
+#    guest's context); every yes/no question (update now, VPN, HA...) answered "non" — updates are applied by Maj-Auto
+#    beforehand when EOLE_UPDATE=YES;
 # 5. marks the guest done and halts when HAPY_HALT=YES, so that Hâpy boots it again with NETCFG_TYPE=none
 #    (EOLE owns the network from then on).
 # Log: /var/log/hapy-instance.log
@@ -1116,13 +1128,25 @@ fi
 if [[ ${EOLE_UPDATE:-NO} == YES ]]; then
   Maj-Auto
 fi
-HAPY_ANSWER_PASSWORD_BASE64=${EOLE_ROOT_PASSWORD_BASE64:-} answer instance
+onetime=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20)Aa1-
+HAPY_ANSWER_PASSWORD_BASE64=$(printf '%s' "$onetime" | base64 -w0) answer instance
+unset onetime
+if [[ -n ${EOLE_ROOT_PASSWORD_HASH_BASE64:-} ]]; then
+  hash=$(printf '%s' "$EOLE_ROOT_PASSWORD_HASH_BASE64" | base64 -d)
+  for account in root eole; do
+    if id "$account" >/dev/null 2>&1; then usermod -p "$hash" "$account"; fi
+  done
+fi
 touch "$marker"
 echo "== $(date -Is) instance done"
 if [[ ${HAPY_HALT:-NO} == YES ]]; then
   poweroff
 fi
 """
+
+
+#: SHA-512 crypt rounds of the guests' root/eole password hash (glibc's default is 5000; ~0.1 s here)
+ROOT_PASSWORD_ROUNDS = 100_000
 
 
 def _b64(text: str) -> str:
@@ -1139,7 +1163,10 @@ def dump_eole_config(doc: Mapping[str, Any]) -> str:
 def guest_context(guest: Mapping[str, Any], school: Mapping[str, Any], plan: Iterable[Network],
                   academy: Mapping[str, Any] | None = None, stage: str = "install",
                   root_password: str | None = None) -> dict[str, Any]:
-    """OpenNebula ``NIC`` list and ``CONTEXT`` vector of a guest (upper-case template keys, string values).
+    """OpenNebula ``NIC`` list and ``CONTEXT`` vector of a guest (upper-case template keys, string values), and
+    ``SECRET_CONTEXT``: what the guest needs in clear at first boot (Zéphir's password), never put in a template.
+
+    The root/eole password is in ``CONTEXT`` as a SHA-512 crypt hash only (``EOLE_ROOT_PASSWORD_HASH_BASE64``).
 
     ``stage``: ``install`` (first boot: the context configures the network, START_SCRIPT writes config.eol and runs
     ``instance``, then the guest halts) or ``run`` (later boots: ``NETCFG_TYPE=none``, EOLE owns the network).
@@ -1153,21 +1180,26 @@ def guest_context(guest: Mapping[str, Any], school: Mapping[str, Any], plan: Ite
     nic_list = [{"NETWORK": net["vnet_name"], "IP": nic["ip"], "MODEL": "virtio"} for nic, net in links]
     context: dict[str, str] = {"NETWORK": "YES", "SET_HOSTNAME": str(guest["name"]),
                                "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"}
+    secrets: dict[str, str] = {}
     doc = eole_config(guest, school, plan, academy)
     if doc is not None:
         settings = academy_settings(academy)
         context["EOLE_CONFIG_EOL_BASE64"] = _b64(dump_eole_config(doc))
         context["START_SCRIPT_BASE64"] = _b64(START_SCRIPT)
         password = guest.get("root_password") or root_password
-        if password:
-            context["EOLE_ROOT_PASSWORD_BASE64"] = _b64(str(password))
+        if password:  # a crypt hash only, its salt from the school and guest names (the same hash on every run);
+            # base64 as oned reads '$' in a VM's CONTEXT as a variable ("$6$rounds=..." fails the instantiation)
+            salt = salt_for(str(school.get("uai", "")), str(guest["name"]))
+            context["EOLE_ROOT_PASSWORD_HASH_BASE64"] = _b64(sha512_crypt(str(password), salt, ROOT_PASSWORD_ROUNDS))
         zephir = settings.get("zephir") or {}
         if zephir.get("address") and guest.get("zephir_id"):
             context.update(ZEPHIR_ADDRESS=str(zephir["address"]), ZEPHIR_USER=str(zephir.get("user", "")),
-                           ZEPHIR_ID=str(guest["zephir_id"]), ZEPHIR_MENU=str(zephir.get("menu", "1")),
-                           ZEPHIR_PASSWORD_BASE64=_b64(str(zephir.get("password", ""))))
+                           ZEPHIR_ID=str(guest["zephir_id"]), ZEPHIR_MENU=str(zephir.get("menu", "1")))
+            # needed in clear by enregistrement_zephir: given to the VM at instantiation only (never in the
+            # template) and removed from it once the guest is installed (eole.hapy.one_vm secret_context)
+            secrets["ZEPHIR_PASSWORD_BASE64"] = _b64(str(zephir.get("password", "")))
         if stage == "install":
             context["HAPY_HALT"] = "YES"
         else:
             context["NETCFG_TYPE"] = "none"
-    return {"NIC": nic_list, "CONTEXT": context}
+    return {"NIC": nic_list, "CONTEXT": context, "SECRET_CONTEXT": secrets}

@@ -49,6 +49,20 @@ options:
       - User template attributes of the VM (free attributes such as C(DESCRIPTION), C(HAPY_ROLE)), set at creation
         and kept in line afterwards with C(one.vm.update) (merge). Keys are case-insensitive.
     type: dict
+  secret_context:
+    description:
+      - Context attributes the guest needs in clear at its first boot (e.g. a registration password), given to the
+        VM when it is instantiated and never written in its template. Values are hidden from logs.
+      - Not compared on an existing VM; see O(secret_context_state) to remove them once the guest is installed.
+    type: dict
+  secret_context_state:
+    description:
+      - V(present) gives O(secret_context) to a VM being created. V(absent) removes those keys from the context of
+        an existing VM (C(one.vm.updateconf), its other configuration sent back unchanged) and does not give them
+        to a VM being created. Only the key names appear in C(--diff).
+    type: str
+    choices: [present, absent]
+    default: present
   labels:
     description: Labels of the VM (the C(LABELS) user attribute Sunstone filters on), compared as a set.
     type: list
@@ -307,6 +321,8 @@ NEXT_ACTION = {
 }
 HARD_ACTIONS = ("poweroff", "undeploy", "terminate")
 #: Declared keys that only matter when the VM is created.
+#: The vectors one.vm.updateconf sets (src/vm/VirtualMachine.cc updateconf, 6.10 and 7.0), CONTEXT aside.
+UPDATECONF_VECTORS = ("OS", "FEATURES", "INPUT", "GRAPHICS", "VIDEO", "RAW", "CPU_MODEL")
 CREATE_ONLY = ("template", "cpu", "vcpu", "memory", "disks", "nics", "context", "graphics", "os", "features", "inputs")
 
 
@@ -354,6 +370,8 @@ class VmModule(OneObjectModule):
         "template": {"type": "str"},
         "attributes": {"type": "dict"},
         "labels": {"type": "list", "elements": "str"},
+        "secret_context": {"type": "dict", "no_log": True},
+        "secret_context_state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "hold": {"type": "bool", "default": False},
         "hard": {"type": "bool", "default": False},
         "exact_count": {"type": "int", "aliases": ["count"]},
@@ -374,6 +392,7 @@ class VmModule(OneObjectModule):
         if p["state"] != "absent":
             validate_vm_spec(p)
             one_template.normalize(p["attributes"], "attributes")
+            one_template.normalize(p["secret_context"], "secret_context")
 
     def lookup(self, name: str) -> Any | None:
         obj = super().lookup(name)
@@ -395,6 +414,8 @@ class VmModule(OneObjectModule):
             view["labels"] = labels_of(p["labels"])
         if p["template"] is not None:
             view["template"] = p["template"]
+        if p["secret_context"] and p["secret_context_state"] == "absent":
+            view["secret_context"] = []  # the names of the secret keys still in the VM's context
         spec = vm_spec_template(self, p)
         for option, key in (("cpu", "CPU"), ("vcpu", "VCPU"), ("memory", "MEMORY"), ("context", "CONTEXT"),
                             ("graphics", "GRAPHICS"), ("os", "OS"), ("features", "FEATURES"), ("inputs", "INPUT")):
@@ -428,6 +449,7 @@ class VmModule(OneObjectModule):
             "inputs": template.get("INPUT"),
             "nics": [self.ref_name(nic, "NETWORK", "vn") for nic in as_list(template.get("NIC"))],
             "disks": [self.ref_name(disk, "IMAGE", "image") for disk in as_list(template.get("DISK"))],
+            "secret_context": sorted(set(self.secret_keys()) & set(template.get("CONTEXT") or {})),
         }
         if self.params["template"] is not None and str(template.get("TEMPLATE_ID", "")).isdigit():
             template_id = int(template["TEMPLATE_ID"])
@@ -436,6 +458,9 @@ class VmModule(OneObjectModule):
             view["template"] = self.params["template"] if name == str(template_id) else \
                 ref_view(self.params["template"], template_id, name)
         return view
+
+    def secret_keys(self) -> list[str]:
+        return list(one_template.normalize(self.params["secret_context"], "secret_context"))
 
     def same(self, key: str, desired: Any, current: Any) -> bool:
         if key == "state":
@@ -474,9 +499,11 @@ class VmModule(OneObjectModule):
         extra = {**one_template.normalize(p["attributes"], "attributes"), **vm_spec_template(self, p)}
         if "labels" in desired:
             extra["LABELS"] = ",".join(desired["labels"])
-        if "CONTEXT" in extra:  # instantiate replaces vectors: merge the declared context over the template's
+        secrets = one_template.normalize(p["secret_context"], "secret_context") \
+            if p["secret_context_state"] == "present" else {}
+        if "CONTEXT" in extra or secrets:  # instantiate replaces vectors: merge over the template's context
             source = one_template.from_pyone(self.call("template.info", template_id).TEMPLATE)
-            extra["CONTEXT"] = {**(source.get("CONTEXT") or {}), **extra["CONTEXT"]}
+            extra["CONTEXT"] = {**(source.get("CONTEXT") or {}), **extra.get("CONTEXT", {}), **secrets}
         return int(self.call("template.instantiate", template_id, self.name, p["hold"],
                              one_template.render(extra), False))
 
@@ -496,8 +523,18 @@ class VmModule(OneObjectModule):
         if "labels" in changes:
             attributes["LABELS"] = ",".join(changes["labels"])
         update_template(self, int(obj.ID), attributes)
+        if "secret_context" in changes:
+            self.remove_context_keys(obj, self.secret_keys())
         if "state" in changes:
             self.reach(int(obj.ID), changes["state"])
+
+    def remove_context_keys(self, obj: Any, keys: list[str]) -> None:
+        """``one.vm.updateconf`` in replace mode: the VM's context without ``keys``; every other vector updateconf
+        takes is sent back as it is (replace mode erases those left out)."""
+        template = one_template.from_pyone(obj.TEMPLATE)
+        conf = {key: template[key] for key in UPDATECONF_VECTORS if template.get(key)}
+        conf["CONTEXT"] = {k: v for k, v in (template.get("CONTEXT") or {}).items() if k not in keys}
+        self.call("vm.updateconf", int(obj.ID), one_template.render(conf), 0)
 
     def delete(self, obj: Any) -> None:
         self.call("vm.action", self.action("terminate"), int(obj.ID))

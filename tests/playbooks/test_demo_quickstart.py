@@ -7,6 +7,7 @@ OpenNebula's import directory, as ``scripts/quickstart.sh`` does.
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import xml.etree.ElementTree as ET
 import xmlrpc.client
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.oned import OnedServer, is_write
-from tests.playbooks.playbook_runner import run_playbook
+from tests.playbooks.playbook_runner import RUN_LOCK_TYPE, run_lock_writes, run_playbook
 from tests.real_oned import endpoints
 
 DEMO_PASSWORD = "demo-oneadmin"  # inventories/demo/group_vars/all/site.yml
@@ -101,4 +102,90 @@ def test_demo_site_check_then_converge_then_change_nothing(demo_oned):
     second = run_playbook("site.yml", "inventories/demo", *demo_args(server, import_dir))
     assert second.returncode == 0, second.output[-3000:]
     assert second.changed == 0, second.output[-3000:]
-    assert writes(server) == {}, "a second run must not write anything"
+    assert writes(server) == run_lock_writes(1), "a second run writes nothing but its run lock"
+    assert pool(server, "one.documentpool.info", -2, -1, -1, RUN_LOCK_TYPE) == [], "the run lock was released"
+
+
+def test_demo_site_refuses_a_school_locked_by_another_run(demo_oned):
+    """A run holding the school's lock: a second run fails before any change, naming the holder; once the holder
+    is gone, ``-e hapy_lock_break=true`` takes the lock over."""
+    server, import_dir = demo_oned
+    text = 'NAME="hapy-site-run"\nHOLDER="AWX job 41"\nRUN_ID="r41"\nSINCE="1764748800"\n'  # 2025-12-03 08:00 UTC
+    answer = xmlrpc.client.ServerProxy(server.url).one.document.allocate(f"oneadmin:{DEMO_PASSWORD}", text,
+                                                                         RUN_LOCK_TYPE)
+    assert answer[0], answer[1]
+    server.reset_calls()
+    refused = run_playbook("site.yml", "inventories/demo", "-e", "hapy_lock_stale_after=0",
+                           *demo_args(server, import_dir))
+    assert refused.returncode != 0
+    assert "held by AWX job 41 since 2025-12-03T08:00:00+00:00 (run r41" in refused.output, refused.output[-3000:]
+    assert writes(server) == {}, "nothing is changed under another run's lock"
+
+    taken_over = run_playbook("site.yml", "inventories/demo", "-e", "hapy_lock_break=true",
+                              *demo_args(server, import_dir))
+    assert taken_over.returncode == 0, taken_over.output[-3000:]
+    assert "broke the run lock held by AWX job 41" in taken_over.output
+    assert pool(server, "one.documentpool.info", -2, -1, -1, RUN_LOCK_TYPE) == []
+
+
+ZEPHIR_VARS = """
+hapy_academy:
+  name: ac-reunion
+  uai_check_letter: false
+  dns: [10.99.0.1]
+  ntp: [pool.ntp.org]
+  networks: [{name: dmz, enabled: false}, {name: dmz_priv, enabled: false}]
+  zephir: {address: zephir.ac-reunion.example, user: hapy, password: zephir-secret-pw}
+hapy_guests:
+  - {name: amon, profile: amon, cpu: 0.5, vcpu: 1, memory: 1024, disk: 10240, image: eole-2.9-amon,
+     nics: [{network: wan}, {network: admin}, {network: pedago}], zephir_id: 4242}
+  - {name: scribe, profile: scribe, cpu: 0.5, vcpu: 1, memory: 2048, disk: 20480, image: eole-2.9-scribe,
+     nics: [{network: pedago, ip: 10.99.2.10}], labels: [sauvegarde]}
+"""
+
+
+def test_demo_guest_secrets_are_not_readable_through_opennebula(demo_oned, tmp_path):
+    """The root password reaches OpenNebula as a crypt hash only; Zéphir's password is given to the VM alone (never
+    its template) and removed from it when the guests are installed (stage run). Read back as oneadmin."""
+    server, import_dir = demo_oned
+    extra = tmp_path / "zephir.yml"
+    extra.write_text(ZEPHIR_VARS)
+    install = run_playbook("site.yml", "inventories/demo", "-e", f"@{extra}", *demo_args(server, import_dir))
+    assert install.returncode == 0, install.output[-3000:]
+    secrets = ("demo-eole-root", "zephir-secret-pw")
+    encoded = [base64.b64encode(s.encode()).decode() for s in secrets]
+
+    def leaks(element: ET.Element) -> list[str]:
+        text = ET.tostring(element, encoding="unicode")
+        return [s for s in (*secrets, *encoded) if s in text]
+
+    templates = {t.findtext("NAME"): t for t in pool(server, "one.templatepool.info", -2, -1, -1)}
+    for name, template in templates.items():
+        assert leaks(template) == [], f"template {name}"
+        assert template.find("TEMPLATE/CONTEXT/ZEPHIR_PASSWORD_BASE64") is None
+        hashed = base64.b64decode(template.findtext("TEMPLATE/CONTEXT/EOLE_ROOT_PASSWORD_HASH_BASE64")).decode()
+        assert hashed.startswith("$6$rounds=100000$"), hashed
+    vms = {v.findtext("NAME"): v for v in pool(server, "one.vmpool.info", -2, -1, -1, -1)}
+    amon = api_xml(server, "one.vm.info", int(vms["amon"].findtext("ID")))
+    assert amon.findtext("TEMPLATE/CONTEXT/ZEPHIR_PASSWORD_BASE64") == encoded[1], "the installing guest has it"
+    assert amon.findtext("TEMPLATE/CONTEXT/ZEPHIR_ID") == "4242"
+    assert "demo-eole-root" not in ET.tostring(amon, encoding="unicode")
+
+    server.reset_calls()
+    installed = run_playbook("site.yml", "inventories/demo", "-e", f"@{extra}", "-e", "eole_vms_stage=run",
+                             "--diff", *demo_args(server, import_dir))
+    assert installed.returncode == 0, installed.output[-3000:]
+    assert writes(server).get("one.vm.updateconf") == 1, writes(server)
+    assert "zephir-secret-pw" not in installed.output and encoded[1] not in installed.output
+    for name in DEMO_VMS:
+        vm = api_xml(server, "one.vm.info", int(vms[name].findtext("ID")))
+        assert leaks(vm) == [], f"VM {name} after the install"
+        assert vm.findtext("TEMPLATE/CONTEXT/ZEPHIR_ID") == ("4242" if name == "amon" else None)
+        assert vm.findtext("TEMPLATE/OS/ARCH") == "x86_64", "updateconf kept the VM's other configuration"
+        assert (vm.findtext("STATE"), vm.findtext("LCM_STATE")) == ("3", "3"), "still running"
+
+
+def api_xml(server, method: str, *args) -> ET.Element:
+    answer = getattr(xmlrpc.client.ServerProxy(server.url), method)(f"oneadmin:{DEMO_PASSWORD}", *args)
+    assert answer[0], answer[1]
+    return ET.fromstring(answer[1])

@@ -71,7 +71,10 @@ def test_guests_converge_then_nothing_changes(oned, import_dir):
         ("CR_wan", "10.99.0.2", "virtio"), ("CR_admin", "10.99.1.1", "virtio"), ("CR_pedago", "10.99.2.1", "virtio")]
     assert amon["GRAPHICS"]["TYPE"] == "VNC" and amon["INPUT"] == {"BUS": "usb", "TYPE": "tablet"}
     context = amon["CONTEXT"]
-    assert base64.b64decode(context["EOLE_ROOT_PASSWORD_BASE64"]).decode() == "demo-eole-root"
+    hashed = base64.b64decode(context["EOLE_ROOT_PASSWORD_HASH_BASE64"]).decode()
+    assert hashed.startswith("$6$rounds=100000$"), "a SHA-512 crypt hash, not the password"
+    assert not any("demo-eole-root" in str(value) or base64.b64encode(b"demo-eole-root").decode() in str(value)
+                   for value in context.values())
     config = json.loads(base64.b64decode(context["EOLE_CONFIG_EOL_BASE64"]))
     assert config["numero_etab"]["val"] == "9749999z" and config["type_amon"]["val"] == "3zones"
     vms = {v.NAME: v for v in one.vmpool.infoextended(-2, -1, -1, -1).VM}

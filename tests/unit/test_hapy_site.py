@@ -598,9 +598,31 @@ def test_context_of_an_eole_guest_at_install() -> None:
     assert "NETCFG_TYPE" not in ctx
     assert json.loads(b64(ctx["EOLE_CONFIG_EOL_BASE64"])) == hs.eole_config(guest, SCHOOL, plan(), ACADEMY)
     assert b64(ctx["START_SCRIPT_BASE64"]) == hs.START_SCRIPT
-    assert b64(ctx["EOLE_ROOT_PASSWORD_BASE64"]) == "R00t!"
-    assert not any(key.startswith("ZEPHIR") for key in ctx)
+    assert crypt_matches(b64(ctx["EOLE_ROOT_PASSWORD_HASH_BASE64"]), "R00t!")
+    assert "R00t!" not in repr(result) and base64.b64encode(b"R00t!").decode() not in repr(result)
+    assert not any(key.startswith("ZEPHIR") for key in ctx) and result["SECRET_CONTEXT"] == {}
     assert all(isinstance(value, str) for value in ctx.values())
+    # oned reads '$' in a VM's CONTEXT as a variable: a raw "$6$rounds=..." hash failed the instantiation on real
+    # oned ("syntax error, unexpected EQUAL"); only the SSH key variable is meant
+    assert [key for key, value in ctx.items() if "$" in value] == ["SSH_PUBLIC_KEY"]
+
+
+def crypt_matches(hashed: str, password: str) -> bool:
+    """The hash checked the way the guest's login does: glibc's crypt(3) through openssl (same algorithm)."""
+    salt = hashed.split("$")[3] if hashed.startswith("$6$rounds=") else hashed.split("$")[2]
+    rounds = int(hashed.split("$")[2].split("=")[1]) if hashed.startswith("$6$rounds=") else 5000
+    from ansible_collections.eole.hapy.plugins.module_utils.shadow_crypt import sha512_crypt
+    return hashed.startswith("$6$") and sha512_crypt(password, salt, rounds) == hashed
+
+
+def test_root_password_hash_is_stable_and_per_guest() -> None:
+    guests = resolved()
+    first = hs.guest_context(guests["horus"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
+    again = hs.guest_context(guests["horus"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
+    other = hs.guest_context(guests["amon"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
+    key = "EOLE_ROOT_PASSWORD_HASH_BASE64"
+    assert first[key] == again[key], "a re-run rewrites no template"
+    assert first[key] != other[key], "two guests with one password: two salts, two hashes"
 
 
 def test_context_run_stage_leaves_network_to_eole() -> None:
@@ -614,17 +636,20 @@ def test_context_of_other_profile_is_network_only() -> None:
     result = hs.guest_context(resolved()["pronote"], SCHOOL, plan(), ACADEMY, stage="run", root_password="x")
     assert result == {"NIC": [{"NETWORK": "CR_admin", "IP": "10.42.1.40", "MODEL": "virtio"}],
                       "CONTEXT": {"NETWORK": "YES", "SET_HOSTNAME": "pronote",
-                                  "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"}}
+                                  "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"},
+                      "SECRET_CONTEXT": {}}
 
 
 def test_context_zephir_registration_and_guest_password() -> None:
     academy = {**ACADEMY, "zephir": {"address": "zephir.ac-reunion.fr", "user": "hapy", "password": "zpw"}}
     guest = {**resolved()["scribe"], "zephir_id": 1234, "root_password": "guest-pw"}
-    ctx = hs.guest_context(guest, SCHOOL, plan(), academy, root_password="academy-pw")["CONTEXT"]
+    result = hs.guest_context(guest, SCHOOL, plan(), academy, root_password="academy-pw")
+    ctx = result["CONTEXT"]
     assert (ctx["ZEPHIR_ADDRESS"], ctx["ZEPHIR_USER"], ctx["ZEPHIR_ID"], ctx["ZEPHIR_MENU"]) == \
         ("zephir.ac-reunion.fr", "hapy", "1234", "1")
-    assert b64(ctx["ZEPHIR_PASSWORD_BASE64"]) == "zpw"
-    assert b64(ctx["EOLE_ROOT_PASSWORD_BASE64"]) == "guest-pw"
+    assert "ZEPHIR_PASSWORD_BASE64" not in ctx, "never in the template"
+    assert {k: b64(v) for k, v in result["SECRET_CONTEXT"].items()} == {"ZEPHIR_PASSWORD_BASE64": "zpw"}
+    assert crypt_matches(b64(ctx["EOLE_ROOT_PASSWORD_HASH_BASE64"]), "guest-pw")
 
 
 def test_start_script_is_valid_bash_and_python() -> None:
@@ -714,3 +739,14 @@ def test_academy_loopback_api_urls_may_repeat() -> None:
     local = {"api_url": "http://127.0.0.1:2633/RPC2"}
     other = site(hapy_school={**SCHOOL, "uai": "9740200Z", "index": 43}, hapy_one=local)
     assert hs.validate_academy({"etb_9740100r": site(hapy_one=local), "etb_9740200z": other}) == []
+
+
+def test_academy_refuses_one_root_password_for_two_schools() -> None:
+    """The guests' root password is per school: one academy-wide secret would open every school's guests."""
+    second = {"hapy_school": {**SCHOOL, "uai": "9740200Z", "index": 43}}
+    shared = hs.validate_academy({"etb_9740100r": site(root_password_digest="d1"),
+                                  "etb_9740200z": site(**second, root_password_digest="d1")})
+    assert shared == ["etb_9740200z: hapy_eole_root_password is the same as etb_9740100r's; expected one root "
+                      "password per school (from the vault), never one academy-wide password"]
+    assert hs.validate_academy({"etb_9740100r": site(root_password_digest="d1"),
+                                "etb_9740200z": site(**second, root_password_digest="d2")}) == []
