@@ -69,7 +69,7 @@ seealso:
 EXAMPLES = r"""
 - name: Take the school's run lock
   eole.hapy.one_run_lock:
-    run_id: "{{ hostvars['localhost'].hapy_run_id }}"
+    run_id: "{{ hapy_run_id }}"
     holder: "AWX job {{ awx_job_id }}"
     api_url: http://10.1.1.250:2633/RPC2
     api_username: oneadmin
@@ -78,13 +78,13 @@ EXAMPLES = r"""
 
 - name: Break a stale lock left by a killed run
   eole.hapy.one_run_lock:
-    run_id: "{{ hostvars['localhost'].hapy_run_id }}"
+    run_id: "{{ hapy_run_id }}"
     break_lock: true
   delegate_to: localhost
 
 - name: Release it
   eole.hapy.one_run_lock:
-    run_id: "{{ hostvars['localhost'].hapy_run_id }}"
+    run_id: "{{ hapy_run_id }}"
     state: absent
   delegate_to: localhost
 """

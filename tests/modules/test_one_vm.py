@@ -190,3 +190,31 @@ def test_existing_vm_does_not_need_its_template(run_module):
     result = run_module("one_vm", name="amon-1", template="amon", hold=True)
     assert result["changed"] is False and not result.failed and result.writes == {}
     assert "not_applied" not in result
+
+
+def test_secret_context_is_for_the_vm_only_then_removed(run_module, oned):
+    """A registration password given to the VM at instantiation, never to its template; removed later with
+    one.vm.updateconf (check mode predicts it, the diff names the key only, a third run writes nothing)."""
+    secret = {"ZEPHIR_PASSWORD_BASE64": "c2VjcmV0"}
+    created = run_module("one_vm", name="amon-1", template="amon", state="running", secret_context=secret)
+    assert created["changed"] and "c2VjcmV0" not in repr(created), created
+    vm_context = dict(vm_record(oned, created["vm"]["id"])["TEMPLATE"])["CONTEXT"]
+    assert vm_context["ZEPHIR_PASSWORD_BASE64"] == "c2VjcmV0" and vm_context["SET_HOSTNAME"] == "amon"
+    template = next(t for t in oned.store.objs("template").values() if t["NAME"] == "amon")
+    assert "ZEPHIR_PASSWORD_BASE64" not in dict(template["TEMPLATE"])["CONTEXT"]
+    kept = run_module("one_vm", name="amon-1", template="amon", state="running", secret_context=secret)
+    assert kept["changed"] is False and kept.writes == {}, "present: never compared on an existing VM"
+
+    args = {"name": "amon-1", "template": "amon", "state": "running", "secret_context": secret,
+            "secret_context_state": "absent"}
+    predicted = run_module("one_vm", check=True, **args)
+    assert predicted["changed"] and predicted.writes == {}
+    assert predicted["diff"]["before"]["secret_context"] == ["ZEPHIR_PASSWORD_BASE64"]
+    assert predicted["diff"]["after"]["secret_context"] == []
+    removed = run_module("one_vm", **args)
+    assert removed["changed"] and removed.writes == {"one.vm.updateconf": 1}, removed
+    vm = vm_record(oned, created["vm"]["id"])
+    assert "ZEPHIR_PASSWORD_BASE64" not in dict(vm["TEMPLATE"])["CONTEXT"]
+    assert dict(vm["TEMPLATE"])["CONTEXT"]["SET_HOSTNAME"] == "amon", "the rest of the context is kept"
+    again = run_module("one_vm", **args)
+    assert again["changed"] is False and again.writes == {}
