@@ -43,3 +43,30 @@ def test_acl_rule_with_a_target_oned_calls_malformed_is_refused(oned, resource):
     answer = raw(oned, "one.acl.addrule", "100000000", f"{resource:x}", "1", "100000000")
     assert answer[0] is False, answer
     assert "malformed" in answer[1], answer
+
+
+def instantiate_with_context(oned, values: list[str]):
+    """A template whose CONTEXT holds ``values`` (one key each), instantiated on hold: oned's answer."""
+    context = ",".join(f'V{n}="{v.replace(chr(34), chr(92) + chr(34))}"' for n, v in enumerate(values))
+    template = raw(oned, "one.template.allocate", f'NAME="ctx-grammar"\nMEMORY="64"\nCPU="0.1"\nCONTEXT=[{context}]\n')
+    assert template[0] is True, template
+    return raw(oned, "one.template.instantiate", template[1], "ctx-grammar-vm", True, "", False)
+
+
+# src/parsers/vm_var_parser.l + vm_var_syntax.y: a VM's CONTEXT values are parsed for $VARIABLES when the VM is
+# created. The stand-in once took any '$' text, so a raw crypt hash in a guest's context passed it; real oned
+# refuses the instantiation (found by the quick start on real oned).
+@pytest.mark.parametrize("value", [
+    "$6$rounds=100000$salt$hash",  # a raw SHA-512 crypt hash: "unexpected EQUAL, expecting OBRACKET or EOA"
+    "$USER[",
+])
+def test_vm_context_value_breaking_oneds_variable_grammar_is_refused(oned, value):
+    answer = instantiate_with_context(oned, [value])
+    assert answer[0] is False and "syntax error" in answer[1], answer
+
+
+def test_vm_context_values_in_oneds_variable_grammar_are_accepted(oned):
+    """One VM for all (a VM left on the shared real oned costs its clean-up a restart)."""
+    answer = instantiate_with_context(oned, ["$6$salt$hash", "$USER[SSH_PUBLIC_KEY]", '$NIC[IP, NETWORK="CR_pedago"]',
+                                             "plain text, no variable"])
+    assert answer[0] is True, answer

@@ -184,6 +184,63 @@ NETWORK_CONTEXT = (("IP", "IP"), ("MAC", "MAC"), ("MASK", "NETWORK_MASK"),
 _VARIABLE = re.compile(r"\$([A-Za-z0-9_]+)(?:\[([A-Za-z0-9_]+)\])?")
 
 
+_VAR_TOKENS = (("EQUAL", re.compile(r"[ \t]*=[ \t]*")), ("COMMA", re.compile(r"[ \t]*,[ \t]*")),
+               ("OBRACKET", re.compile(r"\[[ \t]*")), ("CBRACKET", re.compile(r"[ \t]*\]")),
+               ("VARIABLE", re.compile(r"[A-Za-z0-9_]+")))
+#: vm_var_syntax.y: what may follow each prefix of a variable (the three forms of vm_variable)
+_VAR_FORMS = (("VARIABLE", "EOA"), ("VARIABLE", "OBRACKET", "VARIABLE", "CBRACKET", "EOA"),
+              ("VARIABLE", "OBRACKET", "VARIABLE", "COMMA", "VARIABLE", "EQUAL", "STRING", "CBRACKET", "EOA"))
+
+
+def _var_tokens(value: str) -> list[list[str]]:
+    """vm_var_parser.l: the token lists of the variables of a value (text outside variables, and ``\\$``, skipped)."""
+    variables: list[list[str]] = []
+    i, n = 0, len(value)
+    while i < n:
+        if value[i] == "\\":
+            i += 2
+            continue
+        if value[i] != "$":
+            i += 1
+            continue
+        i += 1
+        tokens: list[str] = []
+        while True:  # VAR state
+            if i >= n:
+                tokens.append("EOA")
+                break
+            if tokens and tokens[-1] == "EQUAL":  # VALUE state
+                m = re.compile(r'"[^"]*"|[A-Za-z0-9]+').match(value, i)
+                if m:
+                    tokens.append("STRING")
+                    i = m.end()
+                    continue
+            name, m = next(((t, r.match(value, i)) for t, r in _VAR_TOKENS if r.match(value, i)), ("", None))
+            if m:
+                tokens.append(name)
+                i = m.end()
+                continue
+            tokens.append("EOA")
+            i += 1
+            if value[i - 1] != "$":  # any other character ends the variable (back to plain text)
+                break
+            variables.append(tokens)  # "$": this variable ends, the next one starts at once
+            tokens = []
+        variables.append(tokens)
+    return variables
+
+
+def check_vm_vars(value: str) -> None:
+    """Bison's error for a value whose variables break vm_var_syntax.y (real oned refuses the VM)."""
+    for tokens in _var_tokens(value):
+        for k, token in enumerate(tokens):
+            expected = sorted({form[k] for form in _VAR_FORMS if len(form) > k and form[:k] == tuple(tokens[:k])},
+                              key=lambda t: t == "EOA")  # bison names EOA last: "expecting OBRACKET or EOA"
+            if token not in expected:
+                raise errors.internal(f"Error parsing CONTEXT: syntax error, unexpected {token}, expecting "
+                                      f"{' or '.join(expected)}")
+
+
 def _context(ctx: Ctx, context: dict, tmpl: list, nics: list, vm_id: int, vm_name: str) -> None:
     """``VirtualMachine::parse_context``: $VARIABLES, then ETH<n>_* when NETWORK=YES."""
     user = ctx.store.find("user", ctx.uid) or {"TEMPLATE": []}
@@ -200,6 +257,7 @@ def _context(ctx: Ctx, context: dict, tmpl: list, nics: list, vm_id: int, vm_nam
         return vec.get(attr, "")
 
     for key, value in list(context.items()):
+        check_vm_vars(value)
         context[key] = _VARIABLE.sub(resolve, value)
     if (context.get("NETWORK") or "").upper() not in ("YES", "TRUE", "1"):
         return
