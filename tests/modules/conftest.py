@@ -11,10 +11,8 @@ from tests.real_oned import endpoints
 # Files not yet proven on real oned run on the stand-in alone until they are (README's test matrix says so):
 # one_vm (its site fixture declares a host and datastores whose transfer drivers fail the prolog on real oned:
 # PROLOG_FAILURE; and it reads the stand-in's store), the site delegation (image space and NIC visibility differ
-# on real oned), one_backupjob (green alone on both versions, but on 7.0.2 its VMs stay listed as DONE under
-# vmpool state -2, the harness's clean-up times out and restarts oned, and the next file's first module runs
-# return no result: not yet understood). VMs reach RUNNING on real oned in the academy tests.
-NOT_YET_ON_REAL_ONED = {"test_site_delegation.py", "test_one_vm.py", "test_one_backupjob.py"}
+# on real oned). VMs reach RUNNING on real oned in the academy tests.
+NOT_YET_ON_REAL_ONED = {"test_site_delegation.py", "test_one_vm.py"}
 
 def pytest_generate_tests(metafunc):
     if "oned" not in metafunc.fixturenames:

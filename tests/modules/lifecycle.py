@@ -13,6 +13,13 @@ from typing import Any
 import pytest
 from ansible_collections.eole.hapy.plugins.module_utils.one_module import OneObjectModule
 
+# An rsync backup datastore's driver attributes. The host is loopback: oned's rsync monitor runs
+# `ssh RSYNC_HOST df` with no time-out (OpenNebula's scripts put /usr/bin first on PATH, so no wrapper helps), and
+# this machine accepts TCP to any other address without ever answering (measured on 10.1.0.2:22): each monitor
+# cycle then stuck a driver thread, and on 6.10.5 a later image registration in the same oned failed with
+# "Cannot parse image SIZE: Request timeout". On loopback ssh is refused at once and the monitor just fails.
+RSYNC_BACKUP_ATTRIBUTES = {"RSYNC_HOST": "127.0.0.1", "RSYNC_USER": "oneadmin"}
+
 
 @pytest.fixture
 def fast_endpoint(oned: Any, monkeypatch: Any) -> Any:

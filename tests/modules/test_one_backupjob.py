@@ -10,7 +10,7 @@ import xmlrpc.client
 import pytest
 from ansible_collections.eole.hapy.plugins.modules import one_backupjob as mod
 
-from tests.modules.lifecycle import check_bad_input, snapshot
+from tests.modules.lifecycle import RSYNC_BACKUP_ATTRIBUTES, check_bad_input, snapshot
 
 UTC = dt.timezone.utc  # noqa: UP017
 
@@ -35,7 +35,7 @@ def backupjobs(oned) -> list[ET.Element]:
 def site(oned, run_module):
     """A backup datastore, an image datastore's worth of noise, and four VMs, two labelled 'sauvegarde'."""
     ds = run_module("one_datastore", name="sauvegardes", type="backup", ds_mad="rsync",
-                    attributes={"RSYNC_HOST": "10.1.0.2", "RSYNC_USER": "oneadmin"})
+                    attributes=RSYNC_BACKUP_ATTRIBUTES)
     assert not ds.failed, ds
     ids = {
         "amon": make_vm(oned, "amon", "sauvegarde"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.modules.lifecycle import RSYNC_BACKUP_ATTRIBUTES
+
 
 def test_host_drivers_cannot_change_in_place(run_module):
     run_module("one_host", name="node1")
@@ -74,10 +76,10 @@ def test_system_datastore_has_no_ds_mad(run_module):
 
 def test_backup_datastore(run_module):
     result = run_module("one_datastore", name="sauvegardes", type="backup", ds_mad="rsync",
-                        attributes={"RSYNC_HOST": "10.1.0.2", "RSYNC_USER": "oneadmin"})
+                        attributes=RSYNC_BACKUP_ATTRIBUTES)
     assert result["datastore"]["type"] == "backup"
     assert result["datastore"]["ds_mad"] == "rsync"
-    assert result["datastore"]["template"] == {"RSYNC_HOST": "10.1.0.2", "RSYNC_USER": "oneadmin"}
+    assert result["datastore"]["template"] == RSYNC_BACKUP_ATTRIBUTES
 
 
 def test_datastore_create_needs_drivers(run_module):

@@ -128,6 +128,8 @@ class RealOnedEndpoint:
         # the pool's own objects only: user and group pools also list a QUOTAS element per object (with its ID)
         # and DEFAULT_*_QUOTAS
         objects = [obj for obj in root if obj.find("ID") is not None and obj.tag != "QUOTAS"]
+        if kind == "vm":  # a deleted VM stays listed as DONE (6) under state -2 for a while on 7.0: it is gone
+            objects = [obj for obj in objects if obj.findtext("STATE") != "6"]
         return objects
 
     def state(self) -> dict[str, dict[int, str]]:
