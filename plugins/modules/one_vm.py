@@ -347,7 +347,10 @@ def phase_of(vm: Any) -> tuple[str, str]:
         return "transient", HEADING.get(lcm, "running")
     if int(vm.STATE) in STABLE:
         return STABLE[int(vm.STATE)], STABLE[int(vm.STATE)]
-    return "transient", "running"  # INIT, PENDING, CLONING: the scheduler deploys it
+    if state == "CLONING":  # its disk images are being made: oned then puts it on HOLD if it was created on hold
+        on_hold = str(one_template.from_pyone(vm.TEMPLATE).get("SUBMIT_ON_HOLD", "")).upper() in ("YES", "TRUE")
+        return "transient", "hold" if on_hold else "running"
+    return "transient", "running"  # INIT, PENDING: the scheduler deploys it
 
 
 def vm_failure(vm: Any) -> str | None:
@@ -509,7 +512,10 @@ class VmModule(OneObjectModule):
 
     def after_create(self, object_id: int) -> Any:
         if self.params["state"] == "present":
-            return self.info(object_id)
+            vm = self.info(object_id)
+            if self.params["hold"] and self.params["wait"] and phase_of(vm) == ("transient", "hold"):
+                return self.wait_phase(object_id, "hold")  # CLONING until its images are ready
+            return vm
         return self.reach(object_id, self.params["state"])
 
     def settle(self, obj: Any) -> Any:

@@ -96,15 +96,33 @@ def check_bad_input(run_module: Any, oned: Any, module: str, args: dict[str, Any
 
 
 def make_site(run_module: Any, oned: Any, host: bool = False) -> None:
-    """What guests need: a bridged network with addresses and a data block image (plus a host to run on)."""
+    """What guests need: a bridged network with addresses and a data block image; with ``host``, a place where
+    VMs really run on any endpoint: a cluster of its own holding a dummy-driver host, a system and an image
+    datastore with the dummy transfer driver (the bootstrap datastores' ssh driver fails the prolog on a dummy
+    host of a real oned: PROLOG_FAILURE), the network and the image."""
+    clusters = {}
+    datastore = {}
+    if host:
+        clusters = {"clusters": ["vm-tests"]}
+        datastore = {"datastore": "images-dummy"}
+        for module, args in (("one_cluster", {"name": "vm-tests"}),
+                             ("one_datastore", {"name": "system-dummy", "type": "system", "tm_mad": "dummy",
+                                                **clusters}),
+                             # a new datastore has FREE_MB 0 until its first monitoring (~15 s on real oned):
+                             # no capacity check, so images register at once (Datastore::get_avail_mb)
+                             ("one_datastore", {"name": "images-dummy", "type": "image", "ds_mad": "fs",
+                                                "tm_mad": "dummy", "attributes": {"DATASTORE_CAPACITY_CHECK": "NO"},
+                                                **clusters}),
+                             # dummy drivers: a real oned monitors it and runs VMs on it without a hypervisor
+                             ("one_host", {"name": "node1", "im_mad": "dummy", "vm_mad": "dummy",
+                                           "cluster": "vm-tests", "wait": True})):
+            result = run_module(module, **args)
+            assert not result.failed, (module, result)
     result = run_module("one_vnet", name="CR_pedago", vn_mad="bridge", bridge="br-pedago",
-                        address_ranges=[{"type": "IP4", "ip": "10.20.0.10", "size": 50}])
+                        address_ranges=[{"type": "IP4", "ip": "10.20.0.10", "size": 50}], **clusters)
     assert not result.failed, result
-    result = run_module("one_image", name="eole-amon", size=100, dev_prefix="vd", wait=False)
+    result = run_module("one_image", name="eole-amon", size=100, dev_prefix="vd", wait=False, **datastore)
     assert not result.failed, result
-    if host:  # dummy drivers: a real oned monitors it and runs VMs on it without a hypervisor
-        result = run_module("one_host", name="node1", im_mad="dummy", vm_mad="dummy")
-        assert not result.failed, result
 
 
 def warnings_of(result: dict[str, Any]) -> list[str]:
