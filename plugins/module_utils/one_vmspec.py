@@ -91,6 +91,22 @@ def vm_spec_template(module: Any, params: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
+def capacity_error(template: dict[str, Any], vm: str, source: str) -> str | None:
+    """Why oned would refuse a VM of this merged template (``VirtualMachine::insert``: MEMORY, an integer, and CPU, a
+    number, are required and positive), naming the option that fixes it; None when it would accept it."""
+    for option, key, kind, example in (("memory", "MEMORY", int, "1024"), ("cpu", "CPU", float, "1")):
+        value = template.get(key)
+        try:
+            given = kind(str(value)) > 0
+        except ValueError:
+            given = False
+        if not given:
+            found = "has no " + key if value in (None, "") else f"sets {key} = {value!r}"
+            return (f"{option}: required to create VM '{vm}': template '{source}' {found} and oned refuses a VM "
+                    f"without a positive {key}; expected {option} (e.g. {example}) or {key} in the template")
+    return None
+
+
 def _collapse(vectors: list[dict[str, str]]) -> Any:
     """One vector as a dict, several as a list: the shape OpenNebula returns them in."""
     return vectors[0] if len(vectors) == 1 else vectors

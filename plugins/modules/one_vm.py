@@ -271,6 +271,7 @@ from ansible_collections.eole.hapy.plugins.module_utils.one_module import (
 from ansible_collections.eole.hapy.plugins.module_utils.one_vmspec import (
     VM_SPEC_ARGSPEC,
     as_list,
+    capacity_error,
     validate_vm_spec,
     vm_spec_template,
 )
@@ -403,9 +404,22 @@ class VmModule(OneObjectModule):
             if self.params["state"] != "absent":
                 if not self.params["template"]:
                     raise OneError(f"template: required to create VM '{name}' (name or id of a VM template)")
-                self.id_of("template", self.params["template"], "template")  # only needed (and checked) to create
+                self.check_creatable(name)
             return None
         return self.info(int(obj.ID))  # the pool lists a short template only
+
+    def check_creatable(self, name: str) -> None:
+        """Before any write: the template exists and, merged with the declared definition, gives the VM what oned
+        requires (a VM without CPU or MEMORY is refused by instantiate)."""
+        p = self.params
+        template_id = self.id_of("template", p["template"], "template")
+        if template_id < 0:
+            return  # check mode, the template only predicted by an earlier task: nothing to read yet
+        merged = {**one_template.from_pyone(self.call("template.info", template_id).TEMPLATE),
+                  **one_template.normalize(p["attributes"], "attributes"), **vm_spec_template(self, p)}
+        problem = capacity_error(merged, name, str(p["template"]))
+        if problem:
+            raise OneError(problem)
 
     # ------------------------------------------------------------------ views
     def desired(self) -> dict[str, Any]:
@@ -570,7 +584,10 @@ class VmModule(OneObjectModule):
             if action is None:
                 raise OneError(f"VM '{vm.NAME}' (id {vm_id}) is {phase}; it cannot be brought to {target}")
             self.call("vm.action", self.action(action), vm_id)
-            vm = self.info(vm_id)
+            # oned's life-cycle manager acts asynchronously: a read right after the call may still show the phase
+            # acted on (real oned; a second action there is refused or doubled), so wait until the VM has left it.
+            vm = self.wait_state(vm_id, lambda now, acted_on=phase: phase_of(now)[0] != acted_on,
+                                 f"VM '{vm.NAME}' (id {vm_id}) to leave {phase} after '{action}'", failed=vm_failure)
             if not self.params["wait"] and phase_of(vm)[1] == target:
                 return vm
         raise OneError(f"VM '{vm.NAME}' (id {vm_id}) did not reach {target} (now {phase_of(vm)[0]})")

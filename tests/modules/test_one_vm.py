@@ -75,6 +75,7 @@ def test_state_transitions(run_module, oned):
     assert run_module("one_vm", state="poweroff", **args).writes == {}
 
     on = run_module("one_vm", state="running", **args)
+    assert not on.failed, on["msg"]
     assert on["vm"]["lcm_state"] == "RUNNING" and on.writes == {"one.vm.action": 1}
 
     undeployed = run_module("one_vm", state="undeployed", **args)
@@ -181,6 +182,26 @@ BAD_INPUTS = [
 def test_bad_input(run_module, oned):
     for args, field in BAD_INPUTS:  # one site for all cases: each must fail naming its field, writing nothing
         check_bad_input(run_module, oned, "one_vm", args, field)
+
+
+def test_a_vm_without_cpu_is_refused_before_any_write(run_module, oned):
+    """Divergence (real oned's VirtualMachine::insert): a VM needs a positive CPU and MEMORY; the stand-in accepted
+    one without CPU. oned refuses to instantiate such a template; one_vm names the missing option, writing nothing."""
+    template = run_module("one_template", name="no-cpu", memory=512, disks=[{"image": "eole-amon"}])
+    assert not template.failed, template["msg"]
+    template_id = template["template"]["id"]
+    answer = xmlrpc.client.ServerProxy(oned.url).one.template.instantiate(api.ONEADMIN, template_id, "x", True, "",
+                                                                          False)
+    assert answer[0] is False and "CPU attribute must be a positive float or integer value." in answer[1], answer
+    quiesce(oned)
+    before = snapshot(oned)
+    for check in (True, False):
+        result = run_module("one_vm", check=check, name="amon-1", template="no-cpu")
+        assert result.failed and result.writes == {}, result
+        assert result["msg"].startswith("cpu: required to create VM 'amon-1': template 'no-cpu' has no CPU"), result
+    assert snapshot(oned) == before
+    created = run_module("one_vm", name="amon-1", template="no-cpu", cpu=0.5, hold=True)  # the option completes it
+    assert not created.failed and created.writes == {"one.template.instantiate": 1}, created
 
 
 def test_duplicate_names_fail(run_module, oned):

@@ -269,13 +269,41 @@ def _context(ctx: Ctx, context: dict, tmpl: list, nics: list, vm_id: int, vm_nam
             context[f"ETH{nic['NIC_ID']}_{name}"] = value or ""
 
 
+_INT_PREFIX = re.compile(r"\s*[+-]?\d+")
+_FLOAT_PREFIX = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _number(value, pattern: re.Pattern, kind: type) -> float | int | None:
+    """oned's ``Template::get`` of a number: an ``istringstream >>`` reading, so the leading number of the value."""
+    match = pattern.match(value) if isinstance(value, str) else None
+    return kind(match.group(0)) if match else None
+
+
+def _check_capacity(tmpl: list, obj_name: str) -> None:
+    """``VirtualMachine::insert``: MEMORY (integer) and CPU (float) are required and positive, VCPU when given is a
+    positive integer; checked before any NIC lease or disk image is taken."""
+    memory = _number(T.get(tmpl, "MEMORY"), _INT_PREFIX, int)
+    if memory is None or memory <= 0:
+        raise errors.allocate(obj_name, "MEMORY attribute must be a positive integer value.")
+    cpu = _number(T.get(tmpl, "CPU"), _FLOAT_PREFIX, float)
+    if cpu is None or cpu <= 0:
+        raise errors.allocate(obj_name, "CPU attribute must be a positive float or integer value.")
+    vcpu = T.get(tmpl, "VCPU")
+    if vcpu not in (None, ""):
+        vcpus = _number(vcpu, _INT_PREFIX, int)
+        if vcpus is None or vcpus <= 0:
+            raise errors.allocate(obj_name, "VCPU attribute must be a positive integer value.")
+
+
 def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
-              default_prefix: str = "one-") -> int:
-    """Allocate a VM from a template (``one.vm.allocate`` / ``one.template.instantiate``)."""
+              default_prefix: str = "one-", obj_name: str = "virtual machine") -> int:
+    """Allocate a VM from a template (``one.vm.allocate`` / ``one.template.instantiate``); ``obj_name`` is the
+    object oned's allocation errors name (``virtual machine template`` when instantiating)."""
     store = ctx.store
     tmpl = [(k, v) for k, v in tmpl]
     names = T.erase(tmpl, "NAME")
     given = name or (names[0] if names and isinstance(names[0], str) else "")
+    _check_capacity(tmpl, obj_name)
     vm_id = store.pools["vm"]["next"]
     nics = [_nic(ctx, vm_id, i, v) for i, v in enumerate(
         v for v in T.erase(tmpl, "NIC") if isinstance(v, dict))]
@@ -558,7 +586,7 @@ def template_instantiate(ctx: Ctx, tid: int, name: str = "", hold: bool = False,
         tmpl = T.merge(tmpl, parse_template(extra))
     T.erase(tmpl, "NAME")
     T.replace(tmpl, "TEMPLATE_ID", str(src["ID"]))
-    return create_vm(ctx, tmpl, bool(hold), name or None, f"{src['NAME']}-")
+    return create_vm(ctx, tmpl, bool(hold), name or None, f"{src['NAME']}-", "virtual machine template")
 
 
 @method("one.vmpool.info", "one.vmpool.infoextended")
