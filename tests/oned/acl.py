@@ -50,6 +50,23 @@ def default_rules() -> list:
     ]
 
 
+# oned.conf's DEFAULT_VDC_*_ACL: what the groups of a VDC get on each resource it offers (ResourceSet, src/vdc/Vdc.cc)
+VDC_RULES = {"CLUSTERS": (("HOST", "MANAGE"), ("NET", "USE"), ("DATASTORE", "USE")),
+             "HOSTS": (("HOST", "MANAGE"),), "DATASTORES": (("DATASTORE", "USE"),), "VNETS": (("NET", "USE"),)}
+VDC_ALL_RESOURCES = -10
+
+
+def vdc_rules(gid: int, field: str, zone: int, oid: int) -> list[dict]:
+    """The rules ``ResourceSet::add_rule`` gives group ``gid`` for resource ``oid`` (``-10``: all) of a VDC's
+    ``field`` (CLUSTERS, HOSTS, DATASTORES, VNETS) in ``zone``."""
+    if oid == VDC_ALL_RESOURCES:
+        target = ALL
+    else:
+        target = (CLUSTER if field == "CLUSTERS" else INDIVIDUAL) | oid
+    return [{"USER": GROUP | gid, "RESOURCE": RESOURCES[kind] | target, "RIGHTS": RIGHTS[right],
+             "ZONE": INDIVIDUAL | zone} for kind, right in VDC_RULES[field]]
+
+
 def parse_hex(value: object) -> int:
     """oned takes the ACL fields as hex strings (``"0x200000001"`` or ``"200000001"``)."""
     if isinstance(value, int):

@@ -147,9 +147,10 @@ class Store:
                 ("RULE", {"PROTOCOL": "ALL", "RULE_TYPE": "INBOUND"})]})
         self.pools["secgroup"]["next"] = 100
         # Default ACLs of a fresh oned (AclManager bootstrap), see acl.py.
-        from .acl import default_rules
+        from .acl import default_rules, vdc_rules
 
-        for rule in default_rules():
+        # then the default VDC's (VdcPool bootstrap: group users, every cluster of zone 0)
+        for rule in default_rules() + vdc_rules(1, "CLUSTERS", 0, -10):
             rule["ID"] = self.new_id("acl")
             self.add("acl", rule)
 

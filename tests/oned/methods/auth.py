@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from .. import errors
-from ..acl import parse_hex
+from ..acl import VDC_RULES, parse_hex, vdc_rules
 from ..engine import (
     DELETE_CHECKS,
     HANDLERS,
@@ -20,6 +20,7 @@ from ..engine import (
 )
 from ..render import render_pool
 from ..store import (
+    Store,
     check_name,
     password_hash,
 )
@@ -125,6 +126,7 @@ def group_allocate(ctx: Ctx, name: str) -> int:
     vdc = ctx.store.find("vdc", 0)
     if vdc is not None and gid not in vdc["GROUPS"]:
         vdc["GROUPS"].append(gid)
+        vdc_group_rules(ctx.store, vdc, gid, True)
     return gid
 
 
@@ -134,6 +136,8 @@ def _group_delete_check(ctx: Ctx, group: dict) -> None:
     if any(group["ID"] in u["GROUPS"] for u in ctx.store.objs("user").values()):
         raise errors.action("Group " + str(group["ID"]) + " is not empty.")
     for vdc in ctx.store.objs("vdc").values():
+        if group["ID"] in vdc["GROUPS"]:
+            vdc_group_rules(ctx.store, vdc, group["ID"], False)
         vdc["GROUPS"] = [g for g in vdc["GROUPS"] if g != group["ID"]]
 
 
@@ -182,11 +186,35 @@ def vdc_group(ctx: Ctx, vid: int, gid: int) -> int:
         if group["ID"] in vdc["GROUPS"]:
             raise errors.action(f"Group {group['ID']} is already in the VDC {vdc['ID']}.")
         vdc["GROUPS"].append(group["ID"])
+        vdc_group_rules(ctx.store, vdc, group["ID"], True)
     else:
         if group["ID"] not in vdc["GROUPS"]:
             raise errors.action(f"Group {group['ID']} is not part of the VDC {vdc['ID']}.")
         vdc["GROUPS"].remove(group["ID"])
+        vdc_group_rules(ctx.store, vdc, group["ID"], False)
     return vdc["ID"]
+
+
+def vdc_resource_rules(store: Store, gids: list, field: str, pair: list, add: bool) -> None:
+    """Add (or delete) the ACL rules a VDC gives its groups ``gids`` on one resource (oned's ResourceSet)."""
+    for gid in gids:
+        for rule in vdc_rules(gid, field, *pair):
+            values = [rule["USER"], rule["RESOURCE"], rule["RIGHTS"], rule["ZONE"]]
+            same = [r["ID"] for r in store.objs("acl").values()
+                    if [r["USER"], r["RESOURCE"], r["RIGHTS"], r["ZONE"]] == values]
+            if add and not same:  # oned logs "Rule already exists" and goes on
+                rule["ID"] = store.new_id("acl")
+                store.add("acl", rule)
+            elif not add:
+                for oid in same:
+                    store.objs("acl").pop(oid)
+
+
+def vdc_group_rules(store: Store, vdc: dict, gid: int, add: bool) -> None:
+    """The rules of every resource of ``vdc`` for group ``gid``, added or deleted."""
+    for field in VDC_RULES:
+        for pair in vdc[field]:
+            vdc_resource_rules(store, [gid], field, pair, add)
 
 
 VDC_RESOURCES = {"cluster": ("CLUSTERS", "Cluster"), "host": ("HOSTS", "Host"),
@@ -213,6 +241,7 @@ def _vdc_resource(res: str, add: bool) -> Callable:
                 raise errors.action(f"{label} {oid} from zone {zone} is not part of the "
                                     f"VDC {vdc['ID']}")
             vdc[field].remove(pair)
+        vdc_resource_rules(ctx.store, vdc["GROUPS"], field, pair, add)
         return vdc["ID"]
     return handler
 
@@ -273,8 +302,11 @@ def acl_info(ctx: Ctx) -> str:
 
 
 def _vdc_delete_check(ctx: Ctx, vdc: dict) -> None:
+    """System VDCs stay; a VDC that goes takes the ACL rules of its groups with it (``Vdc::drop``)."""
     if vdc["ID"] < 100:
         raise errors.action("System VDCs (ID < 100) cannot be deleted.")
+    for gid in vdc["GROUPS"]:
+        vdc_group_rules(ctx.store, vdc, gid, False)
 
 
 DELETE_CHECKS["vdc"] = _vdc_delete_check
