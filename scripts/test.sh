@@ -25,7 +25,10 @@ stage() {
 stage "ruff" ruff check .
 stage "ansible-lint" ansible-lint --offline -q
 stage "ansible-doc renders every module" python tests/check_docs.py
-stage "pytest" python -m pytest -q tests
+# pytest's output is kept so that the summary, the last lines a CI log shows, names the failed tests too.
+pytest_log=.cache/pytest.log
+run_pytest() { mkdir -p .cache; python -m pytest -q -rfE tests 2>&1 | tee "$pytest_log"; return "${PIPESTATUS[0]}"; }
+stage "pytest" run_pytest
 if ((!fast)); then
   if ((${#MOLECULE_SCENARIOS[@]} == 0)); then
     mapfile -t MOLECULE_SCENARIOS < molecule/scenarios.txt
@@ -37,4 +40,5 @@ if ((!fast)); then
 fi
 
 printf '\n== summary\n'; printf '%s\n' "${summary[@]}"
+grep -E '^(FAILED|ERROR) ' "$pytest_log" 2>/dev/null | cut -c1-300
 exit $failed
