@@ -8,13 +8,17 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   cpu:
-    description: Physical CPU share of the VM (C(CPU)), e.g. C(0.5) or C(2).
+    description:
+      - Physical CPU share of the VM (C(CPU)), e.g. C(0.5) or C(2).
+      - OpenNebula refuses a VM without a positive C(CPU) and C(MEMORY); M(eole.hapy.one_vm) checks, before any
+        write, that the options or the VM template give both.
     type: float
   vcpu:
     description: Number of virtual CPUs the guest sees (C(VCPU)).
     type: int
   memory:
-    description: Memory of the VM in MB (C(MEMORY)).
+    description:
+      - Memory of the VM in MB (C(MEMORY)); with O(cpu), required by OpenNebula for every VM.
     type: int
   disks:
     description:
