@@ -147,10 +147,10 @@ class Store:
                 ("RULE", {"PROTOCOL": "ALL", "RULE_TYPE": "INBOUND"})]})
         self.pools["secgroup"]["next"] = 100
         # Default ACLs of a fresh oned (AclManager bootstrap), see acl.py.
-        from .acl import default_rules, vdc_rules
+        from .acl import VDC_ALL_RESOURCES, default_rules, vdc_rules
 
         # then the default VDC's (VdcPool bootstrap: group users, every cluster of zone 0)
-        for rule in default_rules() + vdc_rules(1, "CLUSTERS", 0, -10):
+        for rule in default_rules() + vdc_rules(1, "CLUSTERS", 0, VDC_ALL_RESOURCES):
             rule["ID"] = self.new_id("acl")
             self.add("acl", rule)
 

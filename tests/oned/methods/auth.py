@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from .. import errors
-from ..acl import VDC_RULES, parse_hex, vdc_rules
+from ..acl import VDC_ALL_RESOURCES, VDC_RULES, parse_hex, vdc_rules
 from ..engine import (
     DELETE_CHECKS,
     HANDLERS,
@@ -195,13 +195,16 @@ def vdc_group(ctx: Ctx, vid: int, gid: int) -> int:
     return vdc["ID"]
 
 
+def rule_ids(store: Store, values: list) -> list:
+    """Ids of the ACL rules whose [user, resource, rights, zone] are ``values`` (oned keeps each rule once)."""
+    return [r["ID"] for r in store.objs("acl").values() if [r["USER"], r["RESOURCE"], r["RIGHTS"], r["ZONE"]] == values]
+
+
 def vdc_resource_rules(store: Store, gids: list, field: str, pair: list, add: bool) -> None:
     """Add (or delete) the ACL rules a VDC gives its groups ``gids`` on one resource (oned's ResourceSet)."""
     for gid in gids:
         for rule in vdc_rules(gid, field, *pair):
-            values = [rule["USER"], rule["RESOURCE"], rule["RIGHTS"], rule["ZONE"]]
-            same = [r["ID"] for r in store.objs("acl").values()
-                    if [r["USER"], r["RESOURCE"], r["RIGHTS"], r["ZONE"]] == values]
+            same = rule_ids(store, [rule["USER"], rule["RESOURCE"], rule["RIGHTS"], rule["ZONE"]])
             if add and not same:  # oned logs "Rule already exists" and goes on
                 rule["ID"] = store.new_id("acl")
                 store.add("acl", rule)
@@ -229,7 +232,7 @@ def _vdc_resource(res: str, add: bool) -> Callable:
         pair = [int(zone), int(oid)]
         if int(zone) != 0:
             raise errors.no_exists("zone", int(zone))
-        if int(oid) != -10:
+        if int(oid) != VDC_ALL_RESOURCES:
             get(ctx, "vn" if res == "vnet" else res, oid)
         if add:
             if pair in vdc[field]:
@@ -260,9 +263,8 @@ def acl_addrule(ctx: Ctx, user: str, resource: str, rights: str, zone: str = "")
     except ValueError as exc:
         raise errors.internal(f"Error parsing rule: {exc}") from exc
     _refuse_malformed_target(values[1])
-    for rule in ctx.store.objs("acl").values():
-        if [rule["USER"], rule["RESOURCE"], rule["RIGHTS"], rule["ZONE"]] == values + [zone_v]:
-            raise errors.internal("Rule already exists")
+    if rule_ids(ctx.store, values + [zone_v]):
+        raise errors.internal("Rule already exists")
     oid = ctx.store.new_id("acl")
     return new_obj(ctx, "acl", {"ID": oid, "USER": values[0], "RESOURCE": values[1],
                                 "RIGHTS": values[2], "ZONE": zone_v})
