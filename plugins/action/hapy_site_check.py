@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import resolve_guests
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import network_plan
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import SITE_VARS, validate_site
 
 
 class ActionModule(ActionBase):
@@ -22,16 +24,16 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         site = self._task.args.get("site")
         if site is None:
-            site = {key: self._templar.template(task_vars[key]) for key in hapy_site.SITE_VARS
+            site = {key: self._templar.template(task_vars[key]) for key in SITE_VARS
                     if key in task_vars}
         elif not isinstance(site, dict):
             return {**result, "failed": True, "msg": "site: expected a dict of hapy_* variables"}
-        errors = hapy_site.validate_site(site)
+        errors = validate_site(site)
         result.update(changed=False, errors=errors)
         if errors:
             result.update(failed=True, msg=f"{len(errors)} error(s) in the site inventory:\n" + "\n".join(errors))
             return result
-        plan = hapy_site.network_plan(site["hapy_school"], site.get("hapy_networks"), site.get("hapy_academy"))
+        plan = network_plan(site["hapy_school"], site.get("hapy_networks"), site.get("hapy_academy"))
         result.update(msg="site inventory is valid", plan=plan,
-                      guests=hapy_site.resolve_guests(site.get("hapy_guests") or [], plan))
+                      guests=resolve_guests(site.get("hapy_guests") or [], plan))
         return result

@@ -1,6 +1,6 @@
 # Copyright: eole.hapy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Jinja2 filters exposing the school site model of ``module_utils/hapy_site.py`` to playbooks.
+"""Jinja2 filters exposing the school site model (``plugins/plugin_utils/hapy_site/``) to playbooks.
 
 Documentation of each filter lives in the sidecar ``plugins/filter/<filter name>.yml``.
 """
@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import academy, context, eole_config, guests, plan
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import HapySiteError
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import SITE_VARS, validate_site
 
 
 def _plain(value: Any) -> Any:
@@ -25,11 +27,11 @@ def _plain(value: Any) -> Any:
 
 
 def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Plain inputs in, :class:`AnsibleFilterError` out instead of :class:`hapy_site.HapySiteError`."""
+    """Plain inputs in, :class:`AnsibleFilterError` out instead of :class:`HapySiteError`."""
     def filter_(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*map(_plain, args), **{k: _plain(v) for k, v in kwargs.items()})
-        except hapy_site.HapySiteError as exc:
+        except HapySiteError as exc:
             raise AnsibleFilterError(f"{func.__name__}: {exc}") from exc
     filter_.__name__ = func.__name__
     filter_.__doc__ = func.__doc__
@@ -38,7 +40,7 @@ def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _site_vars(host_vars: Mapping[str, Any]) -> dict[str, Any]:
     """The ``hapy_*`` variables of one host, read from (lazy) hostvars without templating anything else."""
-    return {key: _plain(host_vars[key]) for key in hapy_site.SITE_VARS if key in host_vars}
+    return {key: _plain(host_vars[key]) for key in SITE_VARS if key in host_vars}
 
 
 def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
 
 def hapy_validate_site(site: Mapping[str, Any]) -> list[str]:
     """Errors of one school's inventory: pass ``hostvars[inventory_hostname]`` or a dict of ``hapy_*`` variables."""
-    return hapy_site.validate_site(_site_vars(site))
+    return validate_site(_site_vars(site))
 
 
 def hapy_validate_academy(hostvars: Mapping[str, Any], groups: Mapping[str, list[str]]) -> list[str]:
@@ -76,7 +78,7 @@ def hapy_validate_academy(hostvars: Mapping[str, Any], groups: Mapping[str, list
     frontends = {group: [str(_plain(hostvars[host].get("ansible_host", host))) for host in hosts
                          if host in frontend_hosts]
                  for group, hosts in schools.items()}
-    return hapy_site.validate_academy(sites, frontends)
+    return academy.validate_academy(sites, frontends)
 
 
 class FilterModule:
@@ -84,11 +86,11 @@ class FilterModule:
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
-            "hapy_network_plan": _wrap(hapy_site.network_plan),
+            "hapy_network_plan": _wrap(plan.network_plan),
             "hapy_validate_site": hapy_validate_site,  # reads only hapy_* keys of (lazy) hostvars
             "hapy_validate_academy": hapy_validate_academy,
-            "hapy_resolve_guests": _wrap(hapy_site.resolve_guests),
-            "hapy_eole_config": _wrap(hapy_site.eole_config),
-            "hapy_eole_config_check": _wrap(hapy_site.check_eole_config),
-            "hapy_guest_context": _wrap(hapy_site.guest_context),
+            "hapy_resolve_guests": _wrap(guests.resolve_guests),
+            "hapy_eole_config": _wrap(eole_config.eole_config),
+            "hapy_eole_config_check": _wrap(eole_config.check_eole_config),
+            "hapy_guest_context": _wrap(context.guest_context),
         }

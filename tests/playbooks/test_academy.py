@@ -25,7 +25,8 @@ from typing import Any
 
 import pyone
 import pytest
-from ansible_collections.eole.hapy.plugins.module_utils import hapy_site
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import guests as site_guests
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import plan as site_plan
 
 from tests.oned import OnedServer, is_write
 from tests.playbooks.playbook_runner import ROOT, PlaybookRun, run_lock_writes, run_playbook
@@ -66,8 +67,8 @@ def _academy_schools() -> dict[str, dict[str, Any]]:
         facts = json.loads(line.split(" | SUCCESS => ", 1)[1])["msg"]
         site = facts["site"]
         school = site["hapy_school"]
-        plan = hapy_site.network_plan(school, site["hapy_networks"], site["hapy_academy"])
-        guests = hapy_site.resolve_guests(site["hapy_guests"], plan)
+        plan = site_plan.network_plan(school, site["hapy_networks"], site["hapy_academy"])
+        guests = site_guests.resolve_guests(site["hapy_guests"], plan)
         schools[school["uai"]] = {
             "password": facts["password"],
             "cluster": f"hapy-{school['uai'].lower()}",

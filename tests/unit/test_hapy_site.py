@@ -1,24 +1,25 @@
-"""Unit tests of plugins/module_utils/hapy_site.py: network plan, validation, config.eol, schema check, context."""
+"""Unit tests of plugins/plugin_utils/hapy_site/: network plan, validation, config.eol, schema check, context."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import importlib.util
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import academy as site_academy
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import common as site_common
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import context as site_context
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import eole_config as site_eole
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import guests as site_guests
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import plan as site_plan
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site import validation as site_validation
 
 REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("hapy_site", REPO / "plugins/module_utils/hapy_site.py")
-hs = importlib.util.module_from_spec(_spec)
-sys.modules["hapy_site"] = hs
-_spec.loader.exec_module(hs)
 
 SCHOOL = {"uai": "9740100R", "name": "Lycée Sample", "academy": "ac-reunion", "domain": "lan", "index": 42}
 ACADEMY = {
@@ -52,7 +53,7 @@ def site(**overrides: Any) -> dict[str, Any]:
 
 
 def plan(**kwargs: Any) -> list[dict[str, Any]]:
-    return hs.network_plan(kwargs.get("school", SCHOOL), kwargs.get("networks"), kwargs.get("academy", ACADEMY))
+    return site_plan.network_plan(kwargs.get("school", SCHOOL), kwargs.get("networks"), kwargs.get("academy", ACADEMY))
 
 
 def by_name(networks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -111,7 +112,7 @@ def test_plan_other_index_and_explicit_block() -> None:
 
 def test_plan_is_deterministic() -> None:
     assert plan() == plan()
-    reordered = hs.network_plan(dict(reversed(SCHOOL.items())), None, ACADEMY)
+    reordered = site_plan.network_plan(dict(reversed(SCHOOL.items())), None, ACADEMY)
     assert json.dumps(plan(), sort_keys=True) == json.dumps(reordered, sort_keys=True)
 
 
@@ -161,20 +162,20 @@ def test_plan_mtu_only_when_declared() -> None:
 def test_plan_ovswitch_uses_one_switch() -> None:
     nets = plan(academy={**ACADEMY, "vn_mad": "ovswitch"})
     assert {n["bridge"] for n in nets} == {"vswitch"}
-    assert hs.validate_site(site(hapy_academy={**ACADEMY, "vn_mad": "ovswitch"})) == []
+    assert site_validation.validate_site(site(hapy_academy={**ACADEMY, "vn_mad": "ovswitch"})) == []
 
 
 def test_plan_raises_on_bad_index() -> None:
-    with pytest.raises(hs.HapySiteError, match=r"hapy_school.index: 256; expected an integer 0\.\.255"):
+    with pytest.raises(site_common.HapySiteError, match=r"hapy_school.index: 256; expected an integer 0\.\.255"):
         plan(school={**SCHOOL, "index": 256})
 
 
 def test_time_zone_and_local_domain() -> None:
-    assert hs.time_zone({}, "ac-reunion") == "Indian/Reunion"
-    assert hs.time_zone({}, "ac-lyon") == "Europe/Paris"
-    assert hs.time_zone({"time_zone": "Indian/Mayotte"}, "ac-reunion") == "Indian/Mayotte"
-    assert hs.local_domain(SCHOOL) == "9740100r.ac-reunion.lan"
-    assert hs.local_domain({**SCHOOL, "domain": "lyc-sample.ac-reunion.lan"}) == "lyc-sample.ac-reunion.lan"
+    assert site_common.time_zone({}, "ac-reunion") == "Indian/Reunion"
+    assert site_common.time_zone({}, "ac-lyon") == "Europe/Paris"
+    assert site_common.time_zone({"time_zone": "Indian/Mayotte"}, "ac-reunion") == "Indian/Mayotte"
+    assert site_common.local_domain(SCHOOL) == "9740100r.ac-reunion.lan"
+    assert site_common.local_domain({**SCHOOL, "domain": "lyc-sample.ac-reunion.lan"}) == "lyc-sample.ac-reunion.lan"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -182,11 +183,11 @@ def test_time_zone_and_local_domain() -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 def test_valid_site_has_no_error() -> None:
-    assert hs.validate_site(site()) == []
+    assert site_validation.validate_site(site()) == []
 
 
 def errors_of(**overrides: Any) -> list[str]:
-    return hs.validate_site(site(**overrides))
+    return site_validation.validate_site(site(**overrides))
 
 
 def assert_error(errors: list[str], path: str, *fragments: str) -> None:
@@ -373,14 +374,14 @@ def test_one_and_db_errors() -> None:
 def test_every_error_names_its_path_and_expected_form() -> None:
     broken = site(hapy_networks=[{"name": "pedago", "vlan_id": 99999, "cidr": "x"}], hapy_backup={"keep_last": -1},
                   hapy_mode="cluster")
-    errors = hs.validate_site(broken)
+    errors = site_validation.validate_site(broken)
     assert len(errors) >= 4
     assert all(re.match(r"^hapy_[a-z_]+(\[[^]]+\])?[\w.\[\]-]*: .*expected ", e) for e in errors), errors
 
 
 def test_academy_schools_do_not_collide() -> None:
     other = site(hapy_school={**SCHOOL, "uai": "9740200Z", "index": 43})
-    assert hs.validate_academy({"etb_9740100r": site(), "etb_9740200z": other}) == []
+    assert site_academy.validate_academy({"etb_9740100r": site(), "etb_9740200z": other}) == []
 
 
 def test_academy_duplicate_uai_and_overlapping_schools() -> None:
@@ -388,7 +389,8 @@ def test_academy_duplicate_uai_and_overlapping_schools() -> None:
     overlap = site(hapy_school={**SCHOOL, "uai": "9740300H", "index": None, "block": "10.42.2.0/23"},
                    hapy_academy={**ACADEMY, "network_prefix": 27})
     broken = site(hapy_school={"uai": "x"})
-    errors = hs.validate_academy({"etb_9740100r": site(), "etb_twin": twin, "etb_9740300h": overlap, "etb_x": broken})
+    errors = site_academy.validate_academy(
+        {"etb_9740100r": site(), "etb_twin": twin, "etb_9740300h": overlap, "etb_x": broken})
     assert "etb_twin: hapy_school.uai 9740100R already used by etb_9740100r; expected one group per school" in errors
     assert ("etb_9740300h: network 10.42.2.32/27 overlaps 10.42.2.0/24 of etb_9740100r; expected disjoint school "
             "subnets (check hapy_school.index/block)") in errors
@@ -403,7 +405,7 @@ def test_academy_duplicate_uai_and_overlapping_schools() -> None:
 # ---------------------------------------------------------------------------------------------------------------------
 
 def resolved() -> dict[str, dict[str, Any]]:
-    return {g["name"]: g for g in hs.resolve_guests(copy.deepcopy([AMON, HORUS, SCRIBE, OTHER]), plan())}
+    return {g["name"]: g for g in site_guests.resolve_guests(copy.deepcopy([AMON, HORUS, SCRIBE, OTHER]), plan())}
 
 
 def test_resolve_guests_addresses() -> None:
@@ -413,15 +415,16 @@ def test_resolve_guests_addresses() -> None:
     assert guests["horus"]["nics"] == [{"network": "admin", "ip": "10.42.1.2", "vnet_name": "CR_admin",
                                         "netmask": "255.255.255.0", "interface": "eth0"}]
     assert guests["scribe"]["nics"][0]["ip"] == "10.42.2.10"
-    second = hs.resolve_guests([AMON, HORUS, {"name": "h2", "profile": "horus", "nics": [{"network": "admin"}]}],
-                               plan())
+    second = site_guests.resolve_guests(
+        [AMON, HORUS, {"name": "h2", "profile": "horus", "nics": [{"network": "admin"}]}], plan())
     assert second[2]["nics"][0]["ip"] == "10.42.1.3"
 
 
 def test_resolve_guests_skips_reserved_and_taken() -> None:
     nets = plan(networks=[{"name": "admin", "reserved": ["10.42.1.2-10.42.1.4"]}])
-    guests = hs.resolve_guests([{"name": "a", "profile": "other", "nics": [{"network": "admin", "ip": "10.42.1.5"}]},
-                                {"name": "b", "profile": "other", "nics": [{"network": "admin"}]}], nets)
+    guests = site_guests.resolve_guests(
+        [{"name": "a", "profile": "other", "nics": [{"network": "admin", "ip": "10.42.1.5"}]},
+         {"name": "b", "profile": "other", "nics": [{"network": "admin"}]}], nets)
     assert guests[1]["nics"][0]["ip"] == "10.42.1.6"
 
 
@@ -465,7 +468,7 @@ def test_amon_config_eol() -> None:
         "nom_plage_dhcp": follow("admin", "pedago"),
         "adresse_ip_gw_dhcp": follow("10.42.1.1", "10.42.2.1"),
     }
-    assert hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY) == expected
+    assert site_eole.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY) == expected
 
 
 def test_horus_config_eol() -> None:
@@ -496,40 +499,40 @@ def test_horus_config_eol() -> None:
         "bacula_fd_name": v("horus-fd"),
         "activer_ad": v("oui"),
     }
-    assert hs.eole_config(resolved()["horus"], SCHOOL, plan(), ACADEMY) == expected
+    assert site_eole.eole_config(resolved()["horus"], SCHOOL, plan(), ACADEMY) == expected
 
 
 def test_lan_guest_without_academy_ntp_uses_its_amon() -> None:
-    doc = hs.eole_config(resolved()["scribe"], SCHOOL, plan(), {**ACADEMY, "ntp": []})
+    doc = site_eole.eole_config(resolved()["scribe"], SCHOOL, plan(), {**ACADEMY, "ntp": []})
     assert doc["serveur_ntp"] == v(["10.42.2.1"])
     assert doc["adresse_ip_eth0"] == v("10.42.2.10")
 
 
 def test_amonecole_has_amon_and_samba_variables() -> None:
     guest = {"name": "amonecole", "profile": "amonecole", "nics": [{"network": "wan"}, {"network": "pedago"}]}
-    doc = hs.eole_config(guest, {**SCHOOL, "workgroup": "ecole"}, plan(), {"dns": ["172.16.0.53"]})
+    doc = site_eole.eole_config(guest, {**SCHOOL, "workgroup": "ecole"}, plan(), {"dns": ["172.16.0.53"]})
     assert doc["type_amon"] == v("2zones-amonecole")
     assert doc["smb_workgroup"] == v("ECOLE") and doc["adresse_ip_eth1"] == v("10.42.2.1")
     assert doc["activer_proxy_client"] == v("non")  # no upstream proxy declared for the academy
     assert doc["serveur_maj"] == v(["eole.ac-dijon.fr"])
-    assert hs.check_eole_config(doc, "amonecole") == []
+    assert site_eole.check_eole_config(doc, "amonecole") == []
 
 
 def test_extra_eole_variables_win() -> None:
     guest = {**resolved()["scribe"], "eole": {"smb_workgroup": "LYCEE", "activer_clam": "oui",
                                               "ip_ssh_eth0": {"owner": "forced", "val": ["0.0.0.0"]}}}
-    doc = hs.eole_config(guest, SCHOOL, plan(), ACADEMY)
+    doc = site_eole.eole_config(guest, SCHOOL, plan(), ACADEMY)
     assert doc["smb_workgroup"] == v("LYCEE")
     assert doc["activer_clam"] == v("oui")
     assert doc["ip_ssh_eth0"] == {"owner": "forced", "val": ["0.0.0.0"]}
 
 
 def test_other_profile_has_no_config_eol() -> None:
-    assert hs.eole_config(resolved()["pronote"], SCHOOL, plan(), ACADEMY) is None
+    assert site_eole.eole_config(resolved()["pronote"], SCHOOL, plan(), ACADEMY) is None
 
 
 def test_dump_is_json_with_version_first_and_utf8() -> None:
-    text = hs.dump_eole_config(hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY))
+    text = site_eole.dump_eole_config(site_eole.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY))
     assert text.startswith('{\n  "___version___": "2.9.0",\n')
     assert "Lycée Sample" in text
     assert json.loads(text)["numero_etab"] == v("9740100r")
@@ -538,11 +541,11 @@ def test_dump_is_json_with_version_first_and_utf8() -> None:
 @pytest.mark.parametrize("name", ["amon", "horus", "scribe"])
 def test_generated_configs_pass_the_schema_check(name: str) -> None:
     guest = resolved()[name]
-    assert hs.check_eole_config(hs.eole_config(guest, SCHOOL, plan(), ACADEMY), guest["profile"]) == []
+    assert site_eole.check_eole_config(site_eole.eole_config(guest, SCHOOL, plan(), ACADEMY), guest["profile"]) == []
 
 
 def broken_amon(var: str, value: Any) -> dict[str, Any]:
-    doc = hs.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY)
+    doc = site_eole.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY)
     if value is None:
         del doc[var]
     else:
@@ -570,15 +573,15 @@ def broken_amon(var: str, value: Any) -> dict[str, Any]:
     ("___version___", "2.8.1", "___version___: '2.8.1'; expected '2.9.0'"),
 ])
 def test_schema_check_rejects_bad_values(var: str, value: Any, fragment: str) -> None:
-    errors = hs.check_eole_config(broken_amon(var, value), "amon")
+    errors = site_eole.check_eole_config(broken_amon(var, value), "amon")
     assert any(fragment in e for e in errors), errors
 
 
 def test_schema_check_required_keys_per_profile() -> None:
-    doc = hs.eole_config(resolved()["scribe"], SCHOOL, plan(), ACADEMY)
+    doc = site_eole.eole_config(resolved()["scribe"], SCHOOL, plan(), ACADEMY)
     del doc["smb_netbios_name"]
-    assert hs.check_eole_config(doc, "scribe") == ["smb_netbios_name: missing; required for profile scribe"]
-    assert hs.check_eole_config("{}", "amon") == ["config.eol: not a mapping; expected a flat JSON object"]
+    assert site_eole.check_eole_config(doc, "scribe") == ["smb_netbios_name: missing; required for profile scribe"]
+    assert site_eole.check_eole_config("{}", "amon") == ["config.eol: not a mapping; expected a flat JSON object"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -591,13 +594,13 @@ def b64(text: str) -> str:
 
 def test_context_of_an_eole_guest_at_install() -> None:
     guest = resolved()["horus"]
-    result = hs.guest_context(guest, SCHOOL, plan(), ACADEMY, root_password="R00t!")
+    result = site_context.guest_context(guest, SCHOOL, plan(), ACADEMY, root_password="R00t!")
     assert result["NIC"] == [{"NETWORK": "CR_admin", "IP": "10.42.1.2", "MODEL": "virtio"}]
     ctx = result["CONTEXT"]
     assert (ctx["NETWORK"], ctx["SET_HOSTNAME"], ctx["HAPY_HALT"]) == ("YES", "horus", "YES")
     assert "NETCFG_TYPE" not in ctx
-    assert json.loads(b64(ctx["EOLE_CONFIG_EOL_BASE64"])) == hs.eole_config(guest, SCHOOL, plan(), ACADEMY)
-    assert b64(ctx["START_SCRIPT_BASE64"]) == hs.START_SCRIPT
+    assert json.loads(b64(ctx["EOLE_CONFIG_EOL_BASE64"])) == site_eole.eole_config(guest, SCHOOL, plan(), ACADEMY)
+    assert b64(ctx["START_SCRIPT_BASE64"]) == site_context.START_SCRIPT
     assert crypt_matches(b64(ctx["EOLE_ROOT_PASSWORD_HASH_BASE64"]), "R00t!")
     assert "R00t!" not in repr(result) and base64.b64encode(b"R00t!").decode() not in repr(result)
     assert not any(key.startswith("ZEPHIR") for key in ctx) and result["SECRET_CONTEXT"] == {}
@@ -611,29 +614,29 @@ def crypt_matches(hashed: str, password: str) -> bool:
     """The hash checked the way the guest's login does: glibc's crypt(3) through openssl (same algorithm)."""
     salt = hashed.split("$")[3] if hashed.startswith("$6$rounds=") else hashed.split("$")[2]
     rounds = int(hashed.split("$")[2].split("=")[1]) if hashed.startswith("$6$rounds=") else 5000
-    from ansible_collections.eole.hapy.plugins.module_utils.shadow_crypt import sha512_crypt
+    from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.shadow_crypt import sha512_crypt
     return hashed.startswith("$6$") and sha512_crypt(password, salt, rounds) == hashed
 
 
 def test_root_password_hash_is_stable_and_per_guest() -> None:
     guests = resolved()
-    first = hs.guest_context(guests["horus"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
-    again = hs.guest_context(guests["horus"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
-    other = hs.guest_context(guests["amon"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
+    first = site_context.guest_context(guests["horus"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
+    again = site_context.guest_context(guests["horus"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
+    other = site_context.guest_context(guests["amon"], SCHOOL, plan(), ACADEMY, root_password="same")["CONTEXT"]
     key = "EOLE_ROOT_PASSWORD_HASH_BASE64"
     assert first[key] == again[key], "a re-run rewrites no template"
     assert first[key] != other[key], "two guests with one password: two salts, two hashes"
 
 
 def test_context_run_stage_leaves_network_to_eole() -> None:
-    ctx = hs.guest_context(resolved()["amon"], SCHOOL, plan(), ACADEMY, stage="run")["CONTEXT"]
+    ctx = site_context.guest_context(resolved()["amon"], SCHOOL, plan(), ACADEMY, stage="run")["CONTEXT"]
     assert ctx["NETCFG_TYPE"] == "none" and "HAPY_HALT" not in ctx
-    with pytest.raises(hs.HapySiteError, match="expected install or run"):
-        hs.guest_context(resolved()["amon"], SCHOOL, plan(), ACADEMY, stage="final")
+    with pytest.raises(site_common.HapySiteError, match="expected install or run"):
+        site_context.guest_context(resolved()["amon"], SCHOOL, plan(), ACADEMY, stage="final")
 
 
 def test_context_of_other_profile_is_network_only() -> None:
-    result = hs.guest_context(resolved()["pronote"], SCHOOL, plan(), ACADEMY, stage="run", root_password="x")
+    result = site_context.guest_context(resolved()["pronote"], SCHOOL, plan(), ACADEMY, stage="run", root_password="x")
     assert result == {"NIC": [{"NETWORK": "CR_admin", "IP": "10.42.1.40", "MODEL": "virtio"}],
                       "CONTEXT": {"NETWORK": "YES", "SET_HOSTNAME": "pronote",
                                   "SSH_PUBLIC_KEY": "$USER[SSH_PUBLIC_KEY]"},
@@ -643,7 +646,7 @@ def test_context_of_other_profile_is_network_only() -> None:
 def test_context_zephir_registration_and_guest_password() -> None:
     academy = {**ACADEMY, "zephir": {"address": "zephir.ac-reunion.fr", "user": "hapy", "password": "zpw"}}
     guest = {**resolved()["scribe"], "zephir_id": 1234, "root_password": "guest-pw"}
-    result = hs.guest_context(guest, SCHOOL, plan(), academy, root_password="academy-pw")
+    result = site_context.guest_context(guest, SCHOOL, plan(), academy, root_password="academy-pw")
     ctx = result["CONTEXT"]
     assert (ctx["ZEPHIR_ADDRESS"], ctx["ZEPHIR_USER"], ctx["ZEPHIR_ID"], ctx["ZEPHIR_MENU"]) == \
         ("zephir.ac-reunion.fr", "hapy", "1234", "1")
@@ -653,13 +656,13 @@ def test_context_zephir_registration_and_guest_password() -> None:
 
 
 def test_start_script_is_valid_bash_and_python() -> None:
-    subprocess.run(["bash", "-n"], input=hs.START_SCRIPT, text=True, check=True)
-    python = re.search(r"<<'PY'\n(.*?)\nPY\n", hs.START_SCRIPT, re.DOTALL)
+    subprocess.run(["bash", "-n"], input=site_context.START_SCRIPT, text=True, check=True)
+    python = re.search(r"<<'PY'\n(.*?)\nPY\n", site_context.START_SCRIPT, re.DOTALL)
     assert python is not None
     compile(python.group(1), "answer.py", "exec")
     for step in ("/etc/eole/config.eol", "enregistrement_zephir --check", "answer instance", "poweroff",
                  ".hapy-instance-done"):
-        assert step in hs.START_SCRIPT
+        assert step in site_context.START_SCRIPT
 
 
 FAKE_INSTANCE = """#!/bin/bash
@@ -677,7 +680,7 @@ def test_start_script_answers_prompts_in_a_pty(tmp_path: Path) -> None:
     fake = tmp_path / "instance"
     fake.write_text(FAKE_INSTANCE)
     fake.chmod(0o755)
-    function = re.search(r"^answer\(\) \{.*?^\}\n", hs.START_SCRIPT, re.DOTALL | re.MULTILINE)
+    function = re.search(r"^answer\(\) \{.*?^\}\n", site_context.START_SCRIPT, re.DOTALL | re.MULTILINE)
     assert function is not None
     script = function.group(0) + f'HAPY_ANSWER_PASSWORD_BASE64={base64.b64encode(b"S3cret!").decode()} answer {fake}\n'
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False,
@@ -689,7 +692,7 @@ def test_start_script_answers_prompts_in_a_pty(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------ values that reach OpenNebula (issue 10)
 @pytest.mark.parametrize("uai, letter", [("0750654D", "D"), ("0750655E", "E"), ("9740100R", "R"), ("9740001H", "H")])
 def test_uai_check_letter_is_the_digits_modulo_23(uai, letter):
-    assert hs.uai_check_letter(uai[:7]) == letter
+    assert site_common.uai_check_letter(uai[:7]) == letter
     assert errors_of(hapy_school={**SCHOOL, "uai": uai}) == []
 
 
@@ -725,7 +728,7 @@ def test_academy_duplicate_index_frontend_and_api_url() -> None:
     one = {"api_url": "http://10.42.1.250:2633/RPC2"}
     first = site(hapy_one=one)
     second = site(hapy_school={**SCHOOL, "uai": "9740200Z"}, hapy_one=one)
-    errors = hs.validate_academy({"etb_9740100r": first, "etb_9740200z": second},
+    errors = site_academy.validate_academy({"etb_9740100r": first, "etb_9740200z": second},
                                  {"etb_9740100r": ["10.42.1.250"], "etb_9740200z": ["10.42.1.250"]})
     assert "etb_9740200z: hapy_school.index 42 already used by etb_9740100r; expected one index per school" in errors
     assert ("etb_9740200z: frontend address 10.42.1.250 already used by etb_9740100r; "
@@ -738,15 +741,15 @@ def test_academy_loopback_api_urls_may_repeat() -> None:
     """A loopback URL names the controller's own end (a tunnel, a test bed), not one school's OpenNebula."""
     local = {"api_url": "http://127.0.0.1:2633/RPC2"}
     other = site(hapy_school={**SCHOOL, "uai": "9740200Z", "index": 43}, hapy_one=local)
-    assert hs.validate_academy({"etb_9740100r": site(hapy_one=local), "etb_9740200z": other}) == []
+    assert site_academy.validate_academy({"etb_9740100r": site(hapy_one=local), "etb_9740200z": other}) == []
 
 
 def test_academy_refuses_one_root_password_for_two_schools() -> None:
     """The guests' root password is per school: one academy-wide secret would open every school's guests."""
     second = {"hapy_school": {**SCHOOL, "uai": "9740200Z", "index": 43}}
-    shared = hs.validate_academy({"etb_9740100r": site(root_password_digest="d1"),
+    shared = site_academy.validate_academy({"etb_9740100r": site(root_password_digest="d1"),
                                   "etb_9740200z": site(**second, root_password_digest="d1")})
     assert shared == ["etb_9740200z: hapy_eole_root_password is the same as etb_9740100r's; expected one root "
                       "password per school (from the vault), never one academy-wide password"]
-    assert hs.validate_academy({"etb_9740100r": site(root_password_digest="d1"),
+    assert site_academy.validate_academy({"etb_9740100r": site(root_password_digest="d1"),
                                 "etb_9740200z": site(**second, root_password_digest="d2")}) == []
