@@ -9,7 +9,11 @@ from typing import Any
 from ansible.plugins.action import ActionBase
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import resolve_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import network_plan
-from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import SITE_VARS, validate_site
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import (
+    SITE_VARS,
+    ha_warnings,
+    validate_site,
+)
 
 
 class ActionModule(ActionBase):
@@ -30,6 +34,9 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": "site: expected a dict of hapy_* variables"}
         errors = validate_site(site)
         result.update(changed=False, errors=errors)
+        warnings = ha_warnings(site.get("hapy_ha"))
+        if warnings:
+            result["warnings"] = warnings
         if errors:
             result.update(failed=True, msg=f"{len(errors)} error(s) in the site inventory:\n" + "\n".join(errors))
             return result

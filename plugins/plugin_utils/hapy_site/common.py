@@ -102,6 +102,11 @@ def ip_range(spec: str) -> IPRange:
     return IPRange(first, last or first)
 
 
+def ar_range(net: Mapping[str, Any]) -> IPRange:
+    """The OpenNebula address range of a network of the plan (``ar``: first address and size)."""
+    return IPRange(net["ar"]["ip"], str(IPAddress(net["ar"]["ip"]) + (net["ar"]["size"] - 1)))
+
+
 def one_name_errors(value: Any, path: str) -> Errors:
     """``[]`` when OpenNebula accepts ``value`` as an object name, else the error naming ``path``."""
     if not isinstance(value, str):
