@@ -112,8 +112,9 @@ def test_ha_server_renders_its_zone_id_raft_hooks_and_the_floating_monitor_addre
     assert vectors["FEDERATION"] == [{"MODE": "STANDALONE", "ZONE_ID": "0", "SERVER_ID": str(server_id),
                                       "MASTER_ONED": ""}]
     assert vectors["RAFT"][0]["ELECTION_TIMEOUT_MS"] == "3000"
-    assert vectors["RAFT_LEADER_HOOK"] == [{"COMMAND": "raft/vip.sh", "ARGUMENTS": "leader ens18 10.2.1.250/24"}]
-    assert vectors["RAFT_FOLLOWER_HOOK"] == [{"COMMAND": "raft/vip.sh",
+    assert vectors["RAFT_LEADER_HOOK"] == [{"COMMAND": "raft/hapy-vip.sh",
+                                            "ARGUMENTS": "leader ens18 10.2.1.250/24"}]
+    assert vectors["RAFT_FOLLOWER_HOOK"] == [{"COMMAND": "raft/hapy-vip.sh",
                                               "ARGUMENTS": "follower ens18 10.2.1.250/24"}]
     assert dv["ha_endpoint"] == "http://10.2.1.252:2633/RPC2", "its own address, never the floating one"
     _, monitord = parse((tmp_path / "monitord.conf").read_text())
