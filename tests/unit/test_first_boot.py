@@ -107,6 +107,10 @@ with open("/etc/eole/config.eol", "w") as out:
 open("/etc/eole/.stub-registered", "w").close()
 """
 
+MAJ_AUTO = RECORD + """
+record("majauto", {"answer": input("Voulez-vous continuer ? [oui/non] : "), "proxy": os.environ.get("http_proxy")})
+"""
+
 POWEROFF = "#!/bin/bash\ntouch /var/log/stub-poweroff\n"
 ONEGATE = "#!/bin/bash\nprintf '%s\\n' \"$*\" >>/var/log/stub-onegate.log\n"
 
@@ -250,7 +254,7 @@ def test_zephir_guest_of_a_recent_release_installs_through_instance_unattended(g
     assert boot.mode("/var/log/hapy-instance.log") == 0o600
     assert "[hapy] answered '(secret)'" in boot.log and "instance-unattended (stub): instance done" in boot.log
     assert [s for s in secrets_of(boot) if s in boot.log] == [], "no secret in the log"
-    steps = [line.split("=", 1)[1] for line in boot.read("/var/log/stub-onegate.log").splitlines()]
+    steps = [line.split("=", 1)[1].strip('"') for line in boot.read("/var/log/stub-onegate.log").splitlines()]
     assert [s.split(":")[0] for s in steps] == ["START", "ENREGISTREMENT_ZEPHIR", "ENREGISTREMENT_ZEPHIR", "INSTANCE",
                                                 "INSTANCE", "PASSWORDS", "HALT"]
 
@@ -276,10 +280,13 @@ def test_older_release_answers_instance_prompts_as_eole_does(guest: GuestRoot) -
     """EOLE < 2.8.1: instance in a pty, EOLE's own answers ("oui" to continuing and to the filter databases),
     passwords typed after the prompt is ready (getpass flushes what comes earlier), "non" to an unknown question."""
     guest.stub("local/sbin/instance", INSTANCE)
+    guest.stub("local/sbin/Maj-Auto", MAJ_AUTO)
     config = '{"___version___": "2.7.2", "nom_machine": {"owner": "gen_config", "val": "amon"}}'
     boot = guest.boot(EOLE_CONFIG_EOL_BASE64=b64(config), HAPY_ADDC_PASSWORD_BASE64=b64(ADDC_PASSWORD),
-                      EOLE_ROOT_PASSWORD_HASH_BASE64=b64(ROOT_HASH), HAPY_INSTANCE_TIMEOUT="60")
+                      EOLE_ROOT_PASSWORD_HASH_BASE64=b64(ROOT_HASH), HAPY_INSTANCE_TIMEOUT="60", EOLE_UPDATE="YES",
+                      PROXY="http://10.99.2.1:3128")
     assert boot.code == 0, boot.log
+    assert boot.record("majauto") == {"answer": "oui", "proxy": "http://10.99.2.1:3128"}, "Maj-Auto, as EOLE answers"
     answers = boot.record("instance")
     one_time = answers.pop("root1")
     assert answers == {"maj": "non", "continue": "oui", "root2": one_time, "ad": ADDC_PASSWORD, "filtrage": "oui",

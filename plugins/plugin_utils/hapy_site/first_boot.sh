@@ -39,7 +39,8 @@ status() {  # status STEP STATE [detail]: the status file, the log, OneGate when
   printf '%s\n' "$line" >"$STATUS.new" && chmod 0644 "$STATUS.new" && mv -f "$STATUS.new" "$STATUS"
   printf '== %s %s\n' "$(date -Is)" "$line"
   if [[ -n ${ONEGATE_ENDPOINT:-} ]] && command -v onegate >/dev/null 2>&1; then
-    onegate vm update --data "HAPY_INSTANCE_STATUS=$line" >/dev/null 2>&1 || echo "(OneGate did not take the status)"
+    onegate vm update --data "HAPY_INSTANCE_STATUS=\"${line//\"/\'}\"" >/dev/null 2>&1 \
+      || echo "(OneGate did not take the status)"
   fi
 }
 fail() { status "$1" ERROR "$2"; exit 1; }
@@ -270,7 +271,8 @@ unset zephir_password
 
 if [[ ${EOLE_UPDATE:-NO} == YES ]]; then
   status MAJAUTO RUNNING ""
-  http_proxy=${PROXY:-} https_proxy=${PROXY:-} run 3600 -- Maj-Auto || fail MAJAUTO "exit $? (see $LOG)"
+  http_proxy=${PROXY:-} https_proxy=${PROXY:-} run --answer instance 3600 -- Maj-Auto \
+    || fail MAJAUTO "exit $? (see $LOG)"
   status MAJAUTO OK ""
 fi
 
