@@ -161,5 +161,6 @@ def test_backup_job_then_restore_refusals_restore_and_nothing_to_do(site):
     assert again.returncode == 0 and again.changed == 0, again.output[-3000:]
     assert "exists already, restored from backup" in again.output
     assert writes(server) == {}
+    report = next((line.strip() for line in restored.output.splitlines() if "then the VM" in line), "")
     print(f"\n[vm backup] oned {server.version}: backup job {backup_seconds:.1f} s, "
-          f"restore playbook {restore_seconds:.1f} s")
+          f"restore playbook {restore_seconds:.1f} s ({report})")
