@@ -20,7 +20,7 @@ description:
   - Fails, naming each problem, when anything is wrong, so that a playbook stops before restoring a damaged backup.
   - OpenNebula's rsync driver records no checksum of the data - a changed byte inside a data cluster of an otherwise
     sound qcow2 file is not detected.
-version_added: 0.2.0
+version_added: 0.1.0
 author: eole.hapy contributors
 options:
   paths:

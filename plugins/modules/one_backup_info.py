@@ -15,7 +15,7 @@ description:
     VM each one belongs to, its mode (full or incremental, with its increments), its size, its date and where its
     files are in the backup datastore (for the C(rsync) driver, C(<BASE_PATH>/<vm id>/<backup id>) on C(RSYNC_HOST)).
   - Changes nothing; a terminated VM's backups are still listed, by the VM's name while OpenNebula keeps its record.
-version_added: 0.2.0
+version_added: 0.1.0
 author: eole.hapy contributors
 options:
   vm:

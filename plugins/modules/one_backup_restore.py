@@ -20,7 +20,7 @@ description:
   - The restored template records its backup in C(HAPY_RESTORED_FROM) (the backup image id).
   - Check the backup's files first (M(eole.hapy.hapy_vm_backup_check) on the backup host); OpenNebula's restore copies
     them as they are.
-version_added: 0.2.0
+version_added: 0.1.0
 author: eole.hapy contributors
 options:
   name:
