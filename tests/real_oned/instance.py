@@ -202,7 +202,11 @@ class OnedInstance:
             self.process = subprocess.Popen(argv, env=self.environment(),
                                             cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        self._wait_ready(timeout)
+        try:
+            self._wait_ready(timeout)
+        except OnedStartError:
+            self.stop(timeout=0)  # oned may have exited alone: its node (sshd) and drivers still run
+            raise
         self._start_scheduler()
         return self
 
