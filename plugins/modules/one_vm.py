@@ -17,9 +17,10 @@ description:
   - The VM is then brought to the declared O(state) with OpenNebula's actions, C(running) (C(release) or C(resume)),
     C(poweroff) (C(poweroff), or C(poweroff-hard) with O(hard)), C(undeployed) (C(undeploy)) and C(absent)
     (C(terminate) or C(terminate-hard)). C(present) only makes sure the VM exists, in any state.
-  - On an existing VM only user-template attributes (O(attributes), O(labels)) can change (C(one.vm.update)). A
-    different O(template), CPU, memory, disk, NIC, context or firmware declaration is reported as a warning and in
-    RV(not_applied), never applied to a running VM.
+  - On an existing VM only user-template attributes (O(attributes), O(labels)), O(backup_config) and, with
+    O(apply_context), the context can change. A different O(template), CPU, memory, disk, NIC, context (without
+    O(apply_context)) or firmware declaration is reported as a warning and in RV(not_applied), never applied to a
+    running VM.
   - With O(exact_count), the module manages that many identical VMs named C(<name>-1) ... C(<name>-N); VMs named
     C(<name>-<index>) with a higher index are terminated.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
@@ -76,6 +77,32 @@ options:
     description: Labels of the VM (the C(LABELS) user attribute Sunstone filters on), compared as a set.
     type: list
     elements: str
+  backup_config:
+    description:
+      - The VM's backup configuration (C(BACKUP_CONFIG)), used by its backups and the backup jobs that include it
+        (OpenNebula 6.6 and later). Only the declared keys are compared; a change is applied with
+        C(one.vm.updateconf) in merge mode (the VM's other configuration is left as it is), in any state but
+        C(DONE), C(SUSPENDED) and C(STOPPED).
+    type: dict
+    suboptions:
+      mode:
+        description: C(FULL) or C(INCREMENT) backups (C(MODE)).
+        type: str
+        choices: [FULL, INCREMENT]
+      keep_last:
+        description: Number of backups kept (C(KEEP_LAST)), at least 1.
+        type: int
+      fs_freeze:
+        description: How a running VM's filesystems are frozen during a backup (C(FS_FREEZE)).
+        type: str
+        choices: [NONE, AGENT, SUSPEND]
+      backup_volatile:
+        description: Whether volatile disks are backed up too (C(BACKUP_VOLATILE)).
+        type: bool
+      increment_mode:
+        description: How incremental backups of qcow2 disks track changes (C(INCREMENT_MODE)).
+        type: str
+        choices: [CBT, SNAPSHOT]
   hold:
     description:
       - Create the VM on hold (the scheduler does not deploy it) with O(state=present); a later run with
@@ -227,6 +254,10 @@ vm:
       type: list
       elements: str
       sample: ["9740001A", hapy]
+    backup_config:
+      description: The VM's C(BACKUP_CONFIG) (C(MODE), C(KEEP_LAST), C(FS_FREEZE), C(BACKUP_VOLATILE), ...).
+      type: dict
+      sample: {MODE: FULL, KEEP_LAST: "7", FS_FREEZE: NONE, BACKUP_VOLATILE: "NO", INCREMENT_MODE: CBT}
     owner:
       description: Owner of the VM (user name).
       type: str
@@ -330,6 +361,9 @@ NEXT_ACTION = {
                    "suspended": "resume"},
 }
 HARD_ACTIONS = ("poweroff", "undeploy", "terminate")
+#: backup_config suboptions -> BACKUP_CONFIG keys
+BACKUP_CONFIG_KEYS = {"mode": "MODE", "keep_last": "KEEP_LAST", "fs_freeze": "FS_FREEZE",
+                      "backup_volatile": "BACKUP_VOLATILE", "increment_mode": "INCREMENT_MODE"}
 #: Declared keys that only matter when the VM is created.
 #: The vectors one.vm.updateconf sets (src/vm/VirtualMachine.cc updateconf, 6.10 and 7.0), CONTEXT aside.
 UPDATECONF_VECTORS = ("OS", "FEATURES", "INPUT", "GRAPHICS", "VIDEO", "RAW", "CPU_MODEL")
@@ -385,6 +419,13 @@ class VmModule(OneObjectModule):
         "secret_context": {"type": "dict", "no_log": True},
         "secret_context_state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "apply_context": {"type": "bool", "default": False},
+        "backup_config": {"type": "dict", "options": {
+            "mode": {"type": "str", "choices": ["FULL", "INCREMENT"]},
+            "keep_last": {"type": "int"},
+            "fs_freeze": {"type": "str", "choices": ["NONE", "AGENT", "SUSPEND"]},
+            "backup_volatile": {"type": "bool"},
+            "increment_mode": {"type": "str", "choices": ["CBT", "SNAPSHOT"]},
+        }},
         "hold": {"type": "bool", "default": False},
         "hard": {"type": "bool", "default": False},
         "exact_count": {"type": "int", "aliases": ["count"]},
@@ -407,6 +448,9 @@ class VmModule(OneObjectModule):
         if p["hold"] and p["state"] in ("running", "poweroff", "undeployed"):
             raise OneError(f"hold: a VM created on hold is not deployed, so it cannot be {p['state']}; use "
                            f"state: present with hold, then state: {p['state']} to release it")
+        if (p["backup_config"] or {}).get("keep_last") is not None and p["backup_config"]["keep_last"] < 1:
+            raise OneError(f"backup_config.keep_last: {p['backup_config']['keep_last']} must be at least 1",
+                           kind="input")
         if p["state"] != "absent":
             validate_vm_spec(p)
             one_template.normalize(p["attributes"], "attributes")
@@ -443,6 +487,8 @@ class VmModule(OneObjectModule):
             view["attributes"] = one_template.normalize(p["attributes"], "attributes")
         if p["labels"] is not None:
             view["labels"] = labels_of(p["labels"])
+        if backup_config_of(p["backup_config"]):
+            view["backup_config"] = backup_config_of(p["backup_config"])
         if p["template"] is not None:
             view["template"] = p["template"]
         if p["secret_context"] and p["secret_context_state"] == "absent":
@@ -476,6 +522,7 @@ class VmModule(OneObjectModule):
             "state": heading if phase == "transient" and heading == self.params["state"] else phase,
             "attributes": user,
             "labels": labels_of(user.get("LABELS")),
+            "backup_config": current_backup_config(obj),
             "cpu": template.get("CPU"), "vcpu": template.get("VCPU"), "memory": template.get("MEMORY"),
             "context": {k: v for k, v in (template.get("CONTEXT") or {}).items() if "$" not in str(v)},
             "graphics": template.get("GRAPHICS"), "os": template.get("OS"), "features": template.get("FEATURES"),
@@ -502,6 +549,8 @@ class VmModule(OneObjectModule):
             return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items())
         if key in ("nics", "disks"):
             return desired == current
+        if key == "backup_config":
+            return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items())
         return super().same(key, desired, current)
 
     def facts(self, obj: Any) -> dict[str, Any]:
@@ -522,6 +571,7 @@ class VmModule(OneObjectModule):
             "template_id": int(template["TEMPLATE_ID"]) if str(template.get("TEMPLATE_ID", "")).isdigit() else -1,
             "attributes": self.declared_template(user),
             "labels": labels_of(user.get("LABELS")),
+            "backup_config": current_backup_config(obj),
             **owner_facts(obj),
         }
 
@@ -532,6 +582,8 @@ class VmModule(OneObjectModule):
         extra = {**one_template.normalize(p["attributes"], "attributes"), **vm_spec_template(self, p)}
         if "labels" in desired:
             extra["LABELS"] = ",".join(desired["labels"])
+        if "backup_config" in desired:
+            extra["BACKUP_CONFIG"] = desired["backup_config"]
         secrets = one_template.normalize(p["secret_context"], "secret_context") \
             if p["secret_context_state"] == "present" else {}
         if "CONTEXT" in extra or secrets:  # instantiate replaces vectors: merge over the template's context
@@ -559,6 +611,8 @@ class VmModule(OneObjectModule):
         if "labels" in changes:
             attributes["LABELS"] = ",".join(changes["labels"])
         update_template(self, int(obj.ID), attributes)
+        if "backup_config" in changes:  # merge mode: only BACKUP_CONFIG's declared keys change
+            self.call("vm.updateconf", int(obj.ID), one_template.render({"BACKUP_CONFIG": changes["backup_config"]}), 1)
         if "secret_context" in changes or "context" in changes:
             self.update_context(obj, changes.get("context") or {},
                                 self.secret_keys() if "secret_context" in changes else [])
@@ -652,6 +706,23 @@ class VmModule(OneObjectModule):
         if skipped:
             outcome["not_applied"] = skipped
         return outcome
+
+
+def backup_config_of(declared: dict[str, Any] | None) -> dict[str, str]:
+    """The declared backup_config as BACKUP_CONFIG attributes (only the keys given)."""
+    out = {}
+    for option, key in BACKUP_CONFIG_KEYS.items():
+        value = (declared or {}).get(option)
+        if value is not None:
+            out[key] = ("YES" if value else "NO") if isinstance(value, bool) else str(value)
+    return out
+
+
+def current_backup_config(vm: Any) -> dict[str, str]:
+    """The VM's BACKUP_CONFIG (in its BACKUPS element), for the keys the module manages."""
+    config = getattr(getattr(vm, "BACKUPS", None), "BACKUP_CONFIG", None)
+    values = {key: getattr(config, key, None) for key in BACKUP_CONFIG_KEYS.values()}
+    return {key: str(value) for key, value in values.items() if value not in (None, "")}
 
 
 def _last_host(vm: Any) -> str:

@@ -289,3 +289,45 @@ def test_apply_context_sets_keys_on_an_existing_vm_with_the_secrets_removal(run_
     assert applied["vm"]["phase"] == "running", "the context was changed before the VM booted again"
     again = run_module("one_vm", apply_context=True, **args)
     assert again["changed"] is False and again.writes == {}
+
+
+def backup_config_of(oned, vm_id) -> dict[str, str]:
+    """The VM's BACKUP_CONFIG as oned answers it (kept in BACKUPS, not in its TEMPLATE)."""
+    vm = api.xml(oned, "one.vm.info", vm_id)
+    assert vm.find("TEMPLATE/BACKUP_CONFIG") is None
+    return {e.tag: e.text or "" for e in vm.find("BACKUPS/BACKUP_CONFIG")}
+
+
+def test_backup_config_at_creation_then_merged_in_any_state(run_module, oned):
+    args = {"name": "amon-1", "template": "amon", "state": "poweroff"}
+    created = run_module("one_vm", backup_config={"mode": "FULL", "keep_last": 7}, **args)
+    assert not created.failed, created
+    assert created.writes == {"one.template.instantiate": 1, "one.vm.action": 1}
+    vm_id = created["vm"]["id"]
+    # oned fills its defaults in once the mode is given
+    config = backup_config_of(oned, vm_id)
+    assert {k: config.get(k) for k in ("MODE", "KEEP_LAST", "BACKUP_VOLATILE", "FS_FREEZE")} == {
+        "MODE": "FULL", "KEEP_LAST": "7", "BACKUP_VOLATILE": "NO", "FS_FREEZE": "NONE"}
+    assert created["vm"]["backup_config"]["KEEP_LAST"] == "7"
+    assert run_module("one_vm", backup_config={"mode": "FULL", "keep_last": 7}, **args).writes == {}
+
+    changed = {"keep_last": 3, "backup_volatile": True}
+    predicted = run_module("one_vm", check=True, backup_config=changed, **args)
+    assert predicted["changes"] == ["backup_config"] and predicted.writes == {}
+    assert predicted["diff"]["after"]["backup_config"] == {"KEEP_LAST": "3", "BACKUP_VOLATILE": "YES"}
+    assert predicted["diff"]["before"]["backup_config"] == {"KEEP_LAST": "7", "BACKUP_VOLATILE": "NO"}
+
+    updated = run_module("one_vm", backup_config=changed, **args)
+    assert updated["changes"] == ["backup_config"] and updated.writes == {"one.vm.updateconf": 1}
+    config = backup_config_of(oned, vm_id)
+    assert (config["MODE"], config["KEEP_LAST"], config["BACKUP_VOLATILE"]) == ("FULL", "3", "YES")  # merged
+    assert vm_state(oned, vm_id) == 8  # still POWEROFF
+    assert run_module("one_vm", backup_config=changed, **args).writes == {}
+
+
+def test_backup_config_bad_input_writes_nothing(run_module, oned):
+    run_module("one_vm", name="amon-1", template="amon", state="present", hold=True)
+    check_bad_input(run_module, oned, "one_vm", {"name": "amon-1", "backup_config": {"keep_last": 0}},
+                    "backup_config.keep_last")
+    check_bad_input(run_module, oned, "one_vm", {"name": "amon-1", "backup_config": {"mode": "SOMETIMES"}},
+                    "mode")

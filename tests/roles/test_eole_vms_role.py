@@ -82,6 +82,10 @@ def test_guests_converge_then_nothing_changes(oned, import_dir):
     assert all((vm.STATE, vm.LCM_STATE) == (3, 3) for vm in vms.values()), "running"
     assert vms["scribe"].USER_TEMPLATE["LABELS"] == "sauvegarde"
     assert "LABELS" not in vms["amon"].USER_TEMPLATE or not vms["amon"].USER_TEMPLATE["LABELS"]
+    # the guest labelled for backups gets hapy_backup's mode and keep_last as its BACKUP_CONFIG, the other none
+    config = one.vm.info(vms["scribe"].ID).BACKUPS.BACKUP_CONFIG
+    assert (config.MODE, config.KEEP_LAST) == ("FULL", "2")
+    assert one.vm.info(vms["amon"].ID).BACKUPS.BACKUP_CONFIG.MODE is None
 
     oned.reset_calls()
     second = run(oned, import_dir=import_dir)
