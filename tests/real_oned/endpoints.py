@@ -59,6 +59,6 @@ def fresh(version: str, password: str = "opennebula", **instance_args) -> RealOn
     endpoint = RealOnedEndpoint(version, password=password, **instance_args)
     try:
         return endpoint.start()
-    except Exception:
-        endpoint.stop()  # its processes and its directory
+    except BaseException:
+        endpoint.stop()  # a start that failed leaves no process and no instance directory behind
         raise

@@ -370,6 +370,16 @@ def test_one_and_db_errors() -> None:
     assert errors_of(hapy_db={"backend": "sqlite"}) == []
 
 
+def test_db_backend_defaults_to_mysql_as_the_roles_do() -> None:
+    """hapy_db without backend is MariaDB/MySQL (frontend and backups roles' default): its password is required,
+    name/user/host default like the roles' (opennebula, oneadmin, localhost); SQLite only when a site says so."""
+    assert_error(errors_of(hapy_db={}), "hapy_db.password", "mysql backend (the default; hapy_db.backend: sqlite")
+    assert_error(errors_of(hapy_db={"name": "opennebula", "user": "oneadmin"}), "hapy_db.password", "default")
+    assert errors_of(hapy_db={"password": "vaulted"}) == []
+    assert_error(errors_of(hapy_db={"password": "x", "user": ""}), "hapy_db.user", "default oneadmin")
+    assert errors_of(hapy_db={"backend": "sqlite"}) == []
+
+
 def test_every_error_names_its_path_and_expected_form() -> None:
     broken = site(hapy_networks=[{"name": "pedago", "vlan_id": 99999, "cidr": "x"}], hapy_backup={"keep_last": -1},
                   hapy_mode="cluster")

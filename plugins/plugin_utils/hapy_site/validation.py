@@ -41,6 +41,7 @@ SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_b
 
 MODES = ("single", "cluster")
 DB_BACKENDS = ("mysql", "sqlite")
+DB_DEFAULT_BACKEND = "mysql"  # as the frontend and backups roles: MariaDB unless a site says sqlite
 BACKUP_MODES = ("FULL", "INCREMENT")
 BACKUP_KEYS = {"device", "label", "mountpoint", "keep_last", "keep_days", "schedule", "db_on_calendar", "vm_label",
                "mode", "datastore", "jobs"}
@@ -146,11 +147,15 @@ def validate_one(one: Any, db: Any) -> Errors:
     if db is not None:
         if not isinstance(db, Mapping):
             errors.append("hapy_db: not a mapping; expected {backend, name, user, password}")
-        elif db.get("backend", "sqlite") not in DB_BACKENDS:
+        elif db.get("backend", DB_DEFAULT_BACKEND) not in DB_BACKENDS:
             errors.append(f"hapy_db.backend: {db.get('backend')!r}; expected one of {', '.join(DB_BACKENDS)}")
-        elif db.get("backend") == "mysql":
-            errors += [f"hapy_db.{key}: missing; expected a string with the mysql backend"
-                       for key in ("name", "user", "password") if not is_text(db.get(key))]
+        elif db.get("backend", DB_DEFAULT_BACKEND) == "mysql":
+            if not is_text(db.get("password")):
+                errors.append("hapy_db.password: missing; expected a (vaulted) string with the mysql backend (the "
+                              "default; hapy_db.backend: sqlite for a lab)")
+            errors += [f"hapy_db.{key}: {db[key]!r}; expected a non-empty string (default {default})"
+                       for key, default in (("name", "opennebula"), ("user", "oneadmin"), ("host", "localhost"))
+                       if key in db and not is_text(db[key])]
     return errors
 
 
