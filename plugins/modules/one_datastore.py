@@ -25,7 +25,6 @@ options:
   name:
     description: Name of the datastore. Hâpy's names are C(system-default), C(images-disques) and C(iso-images).
     type: str
-    required: true
   state:
     description:
       - C(present) creates or updates the datastore, C(absent) deletes it.
@@ -56,6 +55,7 @@ options:
     type: list
     elements: str
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
 notes:
   - Runs on the host that reaches the OpenNebula XML-RPC endpoint (usually the controller); needs C(pyone).
@@ -178,6 +178,7 @@ class DatastoreModule(OneObjectModule):
     kind = KINDS["datastore"]
     references = {"clusters": "cluster"}
     fact_name = "datastore"
+    batchable = True
     immutable = ("type",)
     argument_spec = {
         "type": {"type": "str", "choices": list(DATASTORE_TYPES)},

@@ -24,7 +24,6 @@ options:
   name:
     description: Name of the virtual network (unique in the OpenNebula zone).
     type: str
-    required: true
   state:
     description: C(present) creates or updates the network, C(absent) deletes it.
     type: str
@@ -70,6 +69,7 @@ options:
     type: list
     elements: str
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
   - eole.hapy.one_ownership
 notes:
@@ -206,6 +206,7 @@ class VnetModule(OneObjectModule):
     kind = KINDS["vn"]
     references = {"clusters": "cluster"}
     fact_name = "vnet"
+    batchable = True
     ownable = True
     argument_spec = {
         "vn_mad": {"type": "str", "choices": ["bridge", "802.1Q", "vxlan", "ovswitch", "ovswitch_vxlan", "fw",
