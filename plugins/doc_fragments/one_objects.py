@@ -14,7 +14,7 @@ options:
         O(objects) is shared by every entry that does not set it. The connection options are shared only.
       - One module process and one read of each pool for all of them (a loop costs a process and pool reads per
         item), with the same behaviour per object as a task of its own (check mode, C(--diff), facts).
-      - Every entry is checked before any write (its options, then that the objects it names exist): one wrong
+      - Every entry is checked before any write (its options, then that the objects it names exist). One wrong
         entry fails the task, naming it, and nothing is changed.
         An object that fails against OpenNebula is reported, naming it, and the next ones are still converged (as
         the items of a loop were), except after a connection or authentication failure, when the rest are

@@ -323,6 +323,14 @@ class OneObjectModule:
             raise OneError(f"permissions: {perms!r} is not a permission mode; expected three octal digits "
                            f"(owner, group, others; USE=4, MANAGE=2, ADMIN=1), e.g. '640'")
 
+    def clusters_view(self, obj: Any, declared: list[str]) -> list[str]:
+        """The clusters of an object (``CLUSTERS``) as declared: ids when every declared one is an id (nothing to
+        read), else names (one read of the cluster pool)."""
+        ids = id_list(obj.CLUSTERS)
+        if declared and all(str(name).isdigit() for name in declared):
+            return sorted(str(i) for i in ids)
+        return self.names_of("cluster", ids)
+
     def sync_clusters(self, member: str, object_id: int, current_ids: list[int], names: list[str]) -> None:
         """Make the object (a ``vnet``, ``datastore`` or ``host``) belong to exactly the named clusters."""
         sync_ids(current_ids, self.ids_of("cluster", names, "clusters"),
@@ -366,8 +374,8 @@ class OneObjectModule:
 
     def object_params(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """One entry of ``objects`` over the shared options, checked against the options of one object."""
-        shared = {k: v for k, v in self.module.params.items() if k in self.object_spec}
-        declared = {**shared, **{k: v for k, v in item.items() if k in self.object_spec and v is not None}}
+        declared = {k: v for source in (self.module.params, item) for k, v in source.items()
+                    if k in self.object_spec and v is not None}  # what is not given is left to the defaults
         checked = ArgumentSpecValidator(self.object_spec, mutually_exclusive=self.mutually_exclusive,
                                         required_if=self.required_if).validate(declared)
         if checked.error_messages:

@@ -51,7 +51,9 @@ options:
         C(BRIDGE_LIST), C(DESCRIPTION). Declared attributes only are compared and merged.
     type: dict
   clusters:
-    description: Names (or ids) of the clusters the datastore must belong to, exactly. Omit to leave membership alone.
+    description:
+      - Names (or ids) of the clusters the datastore must belong to, exactly. Omit to leave membership alone.
+      - Declared by ids, they are compared as ids, without reading the cluster pool.
     type: list
     elements: str
 extends_documentation_fragment:
@@ -136,7 +138,7 @@ datastore:
       elements: int
       sample: [100]
     clusters:
-      description: Names of the clusters (when O(clusters) is declared).
+      description: The clusters (when O(clusters) is declared), as declared (ids when declared by ids).
       type: list
       elements: str
       sample: [hapy-9740002b]
@@ -206,14 +208,14 @@ class DatastoreModule(OneObjectModule):
             if p[option] is not None:
                 view[option] = p[option]
         if p["clusters"] is not None:
-            view["clusters"] = sorted(p["clusters"])
+            view["clusters"] = sorted(str(c) for c in p["clusters"])
         return view
 
     def current(self, obj: Any) -> dict[str, Any]:
         kind = next((name for name, (_, code) in DATASTORE_TYPES.items() if code == int(obj.TYPE)), str(obj.TYPE))
         view = {"type": kind, "ds_mad": obj.DS_MAD, "tm_mad": obj.TM_MAD, "template": template_with_fields(obj, ())}
         if self.params["clusters"] is not None:
-            view["clusters"] = self.names_of("cluster", id_list(obj.CLUSTERS))
+            view["clusters"] = self.clusters_view(obj, self.params["clusters"])
         return view
 
     def facts(self, obj: Any) -> dict[str, Any]:

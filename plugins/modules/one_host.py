@@ -185,14 +185,10 @@ class HostModule(OneObjectModule):
             "im_mad": obj.IM_MAD,
             "vm_mad": obj.VM_MAD,
             "status": host_status(int(obj.STATE)),
-            "cluster": obj.CLUSTER,
+            # as declared: its id when declared by id (nothing to read), else its name
+            "cluster": str(obj.CLUSTER_ID) if str(self.params["cluster"] or "").isdigit() else obj.CLUSTER,
             "template": template_with_fields(obj, ()),
         }
-
-    def same(self, key: str, desired: Any, current: Any) -> bool:
-        if key == "cluster" and desired.isdigit():
-            return self.id_of("cluster", desired, "cluster") == self.id_of("cluster", current, "cluster")
-        return super().same(key, desired, current)
 
     def facts(self, obj: Any) -> dict[str, Any]:
         current = self.current(obj)

@@ -66,6 +66,7 @@ options:
   clusters:
     description:
       - Names (or ids) of the OpenNebula clusters the network must belong to, exactly. Omit to leave membership alone.
+      - Declared by ids, they are compared as ids, without reading the cluster pool.
     type: list
     elements: str
 extends_documentation_fragment:
@@ -151,7 +152,8 @@ vnet:
       elements: int
       sample: [100]
     clusters:
-      description: Names of the clusters the network belongs to (when O(clusters) is declared).
+      description:
+        - The clusters the network belongs to (when O(clusters) is declared), as declared (ids when declared by ids).
       type: list
       elements: str
       sample: [hapy-9740001a]
@@ -268,13 +270,13 @@ class VnetModule(OneObjectModule):
             view["address_ranges"] = [one_template.normalize(ar, f"address_ranges[{i}]")
                                       for i, ar in enumerate(p["address_ranges"])]
         if p["clusters"] is not None:
-            view["clusters"] = sorted(p["clusters"])
+            view["clusters"] = sorted(str(c) for c in p["clusters"])
         return view
 
     def current(self, obj: Any) -> dict[str, Any]:
         view = {"template": template_with_fields(obj, DRIVER_FIELDS), "address_ranges": current_ars(obj)}
         if self.params["clusters"] is not None:  # names cost one more read: only when declared
-            view["clusters"] = self.names_of("cluster", id_list(obj.CLUSTERS))
+            view["clusters"] = self.clusters_view(obj, self.params["clusters"])
         return view
 
     def facts(self, obj: Any) -> dict[str, Any]:
