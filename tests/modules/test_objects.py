@@ -4,6 +4,12 @@ the object before any write, a failing object in the middle), and one pool read 
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from tests.conftest import ONEADMIN
+
 NETS = [{"name": f"CR_net{i}", "bridge": f"br-net{i}",
          "address_ranges": [{"type": "IP4", "ip": f"10.7.{i}.10", "size": 20}]} for i in range(3)]
 SHARED = {"vn_mad": "bridge", "clusters": ["batch"]}
@@ -111,3 +117,29 @@ def test_objects_of_another_kind_share_options_and_return_facts(run_module):
     assert not again["changed"] and again.writes == {}
     assert pool_reads(again) == {"one.datastorepool.info": 1, "one.clusterpool.info": 1}
     run_module("one_datastore", objects=[{"name": d["name"]} for d in declared], state="absent")
+
+
+@pytest.mark.standin_only("reads the engine's pool cache itself, endpoint-independent")
+def test_the_pool_cache_follows_the_writes_of_the_run(oned, monkeypatch):
+    """An object created earlier in a run is found by later lookups, a deleted one is gone, without a new pool read."""
+    from ansible.module_utils import basic
+    from ansible_collections.eole.hapy.plugins.module_utils.one_client import Credentials, OneClient
+    from ansible_collections.eole.hapy.plugins.modules.one_vnet import VnetModule
+
+    declared = [{**NETS[0], "vn_mad": "bridge"}]
+    args = {"objects": declared, "api_url": oned.url, "api_username": "oneadmin", "api_password": ONEADMIN[1],
+            "_ansible_check_mode": False}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
+    module = VnetModule()
+    module.client = OneClient(Credentials.resolve(module.module.params))
+    module.select(module.object_params(declared[0]))
+    assert module.lookup("CR_net0") is None
+    created = module.converge_object("CR_net0")
+    found = module.lookup("CR_net0")
+    assert found is not None and int(found.ID) == created["vnet"]["id"]
+    assert module.id_of("vn", "CR_net0", "nics") == created["vnet"]["id"]
+    module.select({**module.params, "state": "absent"})
+    assert module.converge_object("CR_net0")["changed"]
+    assert module.lookup("CR_net0") is None
+    assert module.client.calls["vnpool.info"] == 1, "one pool read for the whole run"
