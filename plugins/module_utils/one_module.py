@@ -440,7 +440,8 @@ class OneObjectModule:
                 stopped = results[-1]
         outcome: dict[str, Any] = {"changed": any(r.get("changed") for r in results), "objects": results,
                                    "api_calls": self._call_counts()}
-        diffs = [{**r["diff"], "before_header": r["name"], "after_header": r["name"]} for r in results if "diff" in r]
+        diffs = [{**r["diff"], "before_header": f"{self.kind.label} {r['name']}",
+                  "after_header": f"{self.kind.label} {r['name']}"} for r in results if "diff" in r]
         if diffs:
             outcome["diff"] = diffs
         failed = [r for r in results if r.get("failed")]

@@ -30,7 +30,7 @@ def test_objects_check_create_idempotent_update_delete(run_module):
     assert not predicted.failed, predicted
     assert predicted["changed"] and predicted.writes == {}
     assert [e["changed"] for e in predicted["objects"]] == [True, True, True]
-    assert [d["before_header"] for d in predicted["diff"]] == ["CR_net0", "CR_net1", "CR_net2"]
+    assert [d["before_header"] for d in predicted["diff"]] == [f"virtual network CR_net{i}" for i in range(3)]
 
     created = run_module("one_vnet", objects=NETS, **SHARED)
     assert not created.failed, created
@@ -58,7 +58,8 @@ def test_objects_check_create_idempotent_update_delete(run_module):
     assert updated.writes == {"one.vn.update": 1}
     assert updated["diff"] == [{"before": {"name": "CR_net1", "template": {"GATEWAY": None}},
                                 "after": {"name": "CR_net1", "template": {"GATEWAY": "10.7.1.1"}},
-                                "before_header": "CR_net1", "after_header": "CR_net1"}]
+                                "before_header": "virtual network CR_net1",
+                                "after_header": "virtual network CR_net1"}]
 
     deleted = run_module("one_vnet", objects=[{"name": n["name"]} for n in NETS], state="absent")
     assert deleted["changed"] and deleted.writes == {"one.vn.delete": 3}
