@@ -50,6 +50,27 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (oned: its drivers, monitord, scheduler), in MiB."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
 def schools_of(inventory: Path) -> list[str]:
     """The UAIs of an inventory's schools (its etb_<uai> groups)."""
     import yaml
@@ -98,6 +119,15 @@ class Fleet:
         if self.endpoint == "stand-in":
             return self.imports / "all"
         return self.servers[uai].instance.root / "var" / "import"
+
+    def memory(self) -> str:
+        """Resident memory of each real oned (with its drivers, monitord and scheduler)."""
+        if self.endpoint == "stand-in":
+            return "stand-in endpoints run in the benchmark's process"
+        sizes = [tree_rss_mb(server.instance.process.pid) + (tree_rss_mb(server.instance.sched_process.pid)
+                                                               if server.instance.sched_process else 0)
+                 for server in self.servers.values()]
+        return f"real oned RSS per school {min(sizes):.0f}-{max(sizes):.0f} MiB (oned, drivers, monitord, scheduler)"
 
     def stop(self) -> None:
         for server in self.servers.values():
@@ -211,6 +241,7 @@ def main() -> None:
             load = _load()
             code, output, wall, cpu = run(args.root, "playbooks/site.yml", inventory, [*tags, *common, *extra])
             figures.append(report(f"eole.hapy {phase}", len(uais), code, output, wall, cpu, fleet, load))
+            print(f"   {fleet.memory()}")
         if args.community:
             fleet.reset_calls()
             load = _load()
