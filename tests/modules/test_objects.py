@@ -144,3 +144,14 @@ def test_the_pool_cache_follows_the_writes_of_the_run(oned, monkeypatch):
     assert module.converge_object("CR_net0")["changed"]
     assert module.lookup("CR_net0") is None
     assert module.client.calls["vnpool.info"] == 1, "one pool read for the whole run"
+
+
+@pytest.mark.standin_only("no_log masking is Ansible's, endpoint-independent")
+def test_objects_keep_secrets_out_of_the_result(run_module):
+    secret = "s3cret-Zephir-pw"
+    result = run_module("one_vm", objects=[{"name": "amon", "template": "missing",
+                                            "secret_context": {"ZEPHIR_PASSWORD": secret}}])
+    assert result.failed and "virtual machine 'amon': template: no VM template named 'missing'" in result["msg"]
+    shown = json.dumps(result["invocation"])
+    assert secret not in json.dumps(result), "an entry's no_log option is masked like the module's own"
+    assert '"ZEPHIR_PASSWORD": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in shown
