@@ -152,6 +152,6 @@ def test_objects_keep_secrets_out_of_the_result(run_module):
     result = run_module("one_vm", objects=[{"name": "amon", "template": "missing",
                                             "secret_context": {"ZEPHIR_PASSWORD": secret}}])
     assert result.failed and "virtual machine 'amon': template: no VM template named 'missing'" in result["msg"]
-    shown = json.dumps(result["invocation"])
-    assert secret not in json.dumps(result), "an entry's no_log option is masked like the module's own"
+    shown = json.dumps(result["invocation"], default=str)
+    assert secret not in json.dumps(result, default=str), "an entry's no_log option is masked like the module's own"
     assert '"ZEPHIR_PASSWORD": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in shown
