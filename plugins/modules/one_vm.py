@@ -32,7 +32,6 @@ options:
       - Name of the VM; with O(exact_count), the prefix of the VMs' names (C(<name>-<index>), from 1).
       - OpenNebula does not require VM names to be unique; this module does, and fails when two live VMs share one.
     type: str
-    required: true
   state:
     description:
       - C(present) creates the VM if missing and leaves its run state alone; C(running), C(poweroff) and
@@ -131,6 +130,7 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
   - eole.hapy.one_vmspec
   - eole.hapy.one_ownership
@@ -409,6 +409,7 @@ def vm_failure(vm: Any) -> str | None:
 class VmModule(OneObjectModule):
     kind = KINDS["vm"]
     fact_name = "vm"
+    batchable = True
     ownable = True
     states = ("present", "running", "poweroff", "undeployed", "absent")
     argument_spec = {
