@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.modules.api import ONEADMIN, xml
 from tests.oned import OnedServer, is_write
@@ -29,21 +30,18 @@ def oned():
 
 
 def inventory(tmp_path: Path, url: str) -> str:
+    """One school, its frontend run locally; networks on Open vSwitch, dmz trunking VLANs 110 and 120 to its VMs."""
+    school = {
+        "hapy_school": {"uai": "9740099Z", "name": "Lycée de test", "academy": "ac-reunion", "domain": "lan",
+                        "index": 9},
+        "hapy_academy": {"phydev": "eno1", "vn_mad": "ovswitch"},
+        "hapy_networks": [{"name": "dmz", "vlan_tagged_id": [120, 110]}],
+        "hapy_one": {"api_url": url, "oneadmin_password": ONEADMIN.split(":")[1]},
+    }
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     path = tmp_path / "hosts.yml"
-    path.write_text(f"""\
-all:
-  children:
-    hapy_frontends:
-      hosts:
-        hapy-9740099z-fe:
-          ansible_connection: local
-          ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-      vars:
-        hapy_school: {{uai: 9740099Z, name: "Lycée de test", academy: ac-reunion, domain: lan, index: 9}}
-        hapy_academy: {{phydev: eno1, vn_mad: ovswitch}}
-        hapy_networks: [{{name: dmz, vlan_tagged_id: [120, 110]}}]
-        hapy_one: {{api_url: "{url}", oneadmin_password: {ONEADMIN.split(":")[1]}}}
-""")
+    path.write_text(yaml.safe_dump({"all": {"children": {"hapy_frontends": {
+        "hosts": {"hapy-9740099z-fe": local}, "vars": school}}}}))
     return str(path)
 
 
