@@ -88,6 +88,7 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "hapy_network_plan": _wrap(plan.network_plan),
+            "hapy_ovs_switches": _wrap(plan.ovs_switches),
             "hapy_validate_site": hapy_validate_site,  # reads only hapy_* keys of (lazy) hostvars
             "hapy_validate_academy": hapy_validate_academy,
             "hapy_resolve_guests": _wrap(guests.resolve_guests),
