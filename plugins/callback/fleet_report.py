@@ -9,7 +9,7 @@ name: fleet_report
 type: aggregate
 short_description: Per-school report of a run over an academy (JSON and a static HTML page)
 version_added: "0.1.0"
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 description:
   - Writes, at the end of each C(ansible-playbook) run (or C(--check) run), one JSON document and one static HTML
     page (inline style, no script, no external asset - it opens offline) that say per school (the hosts of each
@@ -85,8 +85,7 @@ class CallbackModule(CallbackBase):
         args = context.CLIARGS
         name = Path(getattr(playbook, "_file_name", "playbook")).name
         self.report = FleetReport({
-            "id": datetime.fromtimestamp(self.started, UTC).strftime("%Y%m%dT%H%M%SZ")
-                  + f"-{os.getpid()}",
+            "id": f"{datetime.fromtimestamp(self.started, UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}",
             "playbook": name, "started": self.started, "started_at": _iso(self.started),
             "check_mode": bool(args.get("check")), "diff_mode": bool(args.get("diff")),
             "limit": args.get("subset"), "tags": list(args.get("tags") or []),

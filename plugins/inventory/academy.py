@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: academy
 short_description: A whole academy of Hâpy schools from one compact academy file
 version_added: "0.1.0"
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 description:
   - Reads one academy file (YAML, C(.yml) or C(.yaml), whose C(plugin) is C(eole.hapy.academy)) listing the schools
     of an academy, one short entry per school (UAI, name, index, mode, frontend and node addresses, overrides), and
@@ -19,7 +19,7 @@ description:
     C(<host_prefix><uai>-fe) and nodes C(<host_prefix><uai>-n1), C(-n2)... Each host's C(ansible_host) is its
     address."
   - "Precedence: O(vars) are variables of the group C(all), the weakest level (C(group_vars/all) files beside the
-    academy file override them); a school's keys and O(schools[].vars) are host variables of the school's servers,
+    academy file override them); a school's keys and its C(vars) are host variables of the school's servers,
     so they override C(group_vars/) files (C(host_vars/) files still override them). Vaulted values
     (C(!vault)) may be used anywhere in the file or in C(group_vars/all) beside it; they stay encrypted in the
     inventory."
@@ -240,6 +240,6 @@ class InventoryModule(BaseFileInventoryPlugin):
         labels = {school.group: school.label for school in schools}
         frontends = {school.group: [h.address for h in school.hosts if h.frontend] for school in schools}
         for error in validate_academy(sites, frontends):
-            group, _, detail = error.partition(": ")
+            group, _sep, detail = error.partition(": ")
             errors.append(f"{labels.get(group, group)}: {detail}")
         return errors

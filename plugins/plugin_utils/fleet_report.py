@@ -61,7 +61,7 @@ def api_calls(result: Mapping[str, Any]) -> tuple[int, int]:
     if isinstance(own, Mapping):
         return int(own.get("total") or 0), int(own.get("writes") or 0)
     counts = [api_calls(entry) for entry in _entries(result)]
-    return sum(total for total, _ in counts), sum(writes for _, writes in counts)
+    return sum(count[0] for count in counts), sum(count[1] for count in counts)
 
 
 def _name_of(entry: Mapping[str, Any], kind: str) -> str | None:
@@ -93,8 +93,7 @@ def _attributes(entry: Mapping[str, Any]) -> tuple[str, list[str]]:
     """(action, attribute names) of a changed object: create / delete / update and what differs."""
     diff = entry.get("diff")
     changes = [str(c) for c in entry["changes"]] if isinstance(entry.get("changes"), list) else None
-    if isinstance(diff, Mapping) and isinstance(diff.get("before"), Mapping) and isinstance(diff.get("after"),
-                                                                                                Mapping):
+    if isinstance(diff, Mapping) and all(isinstance(diff.get(side), Mapping) for side in ("before", "after")):
         before, after = diff["before"], diff["after"]
         if not before and after:
             return "create", []

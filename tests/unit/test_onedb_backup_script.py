@@ -1,4 +1,4 @@
-"""roles/backups/files/hapy-onedb-backup: retention rules, archive verification, SQLite backend (no MariaDB needed).
+"""roles/backups/files/hapy_onedb_backup.py: retention rules, archive verification, SQLite backend (no MariaDB needed).
 
 The MariaDB path (mariadb-dump, restore) runs for real in ``molecule test -s backups``.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "backups" / "files" / "hapy-onedb-backup"
+SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "backups" / "files" / "hapy_onedb_backup.py"
 UTC = dt.timezone.utc  # noqa: UP017
 
 
