@@ -63,6 +63,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  apply_context:
+    description:
+      - Also set O(context) on an existing VM with C(one.vm.updateconf), the VM's other configuration sent back
+        unchanged. The declared keys that differ are set, none is removed (with O(secret_context_state=absent) the
+        secret keys are removed in the same call). The guest reads its new context at its next boot.
+      - Without it, a different O(context) on an existing VM is a warning and in RV(not_applied).
+      - Values holding a C($) variable (such as C($VMID)) are only used at creation.
+    type: bool
+    default: false
   labels:
     description: Labels of the VM (the C(LABELS) user attribute Sunstone filters on), compared as a set.
     type: list
@@ -368,7 +377,6 @@ class VmModule(OneObjectModule):
     fact_name = "vm"
     ownable = True
     states = ("present", "running", "poweroff", "undeployed", "absent")
-    create_only = CREATE_ONLY
     argument_spec = {
         **VM_SPEC_ARGSPEC,
         "template": {"type": "str"},
@@ -376,12 +384,18 @@ class VmModule(OneObjectModule):
         "labels": {"type": "list", "elements": "str"},
         "secret_context": {"type": "dict", "no_log": True},
         "secret_context_state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "apply_context": {"type": "bool", "default": False},
         "hold": {"type": "bool", "default": False},
         "hard": {"type": "bool", "default": False},
         "exact_count": {"type": "int", "aliases": ["count"]},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 300},
     }
+
+    @property
+    def create_only(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The declared keys only used at creation; ``context`` is not one of them with ``apply_context``."""
+        return tuple(key for key in CREATE_ONLY if key != "context" or not self.params["apply_context"])
 
     # ------------------------------------------------------------------ input
     def validate(self) -> None:
@@ -438,6 +452,8 @@ class VmModule(OneObjectModule):
                             ("graphics", "GRAPHICS"), ("os", "OS"), ("features", "FEATURES"), ("inputs", "INPUT")):
             if key in spec:
                 view[option] = spec[key]
+        if "context" in view:  # a $VARIABLE is resolved by oned at creation: never compared, never set again
+            view["context"] = {k: v for k, v in view["context"].items() if "$" not in str(v)}
         if "NIC" in spec:
             view["nics"] = [self.ref_name(nic, "NETWORK", "vn") for nic in as_list(spec["NIC"])]
         if "DISK" in spec:
@@ -483,7 +499,7 @@ class VmModule(OneObjectModule):
         if key == "state":
             return desired == "present" or desired == current
         if key == "context":
-            return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items() if "$" not in v)
+            return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items())
         if key in ("nics", "disks"):
             return desired == current
         return super().same(key, desired, current)
@@ -543,17 +559,20 @@ class VmModule(OneObjectModule):
         if "labels" in changes:
             attributes["LABELS"] = ",".join(changes["labels"])
         update_template(self, int(obj.ID), attributes)
-        if "secret_context" in changes:
-            self.remove_context_keys(obj, self.secret_keys())
+        if "secret_context" in changes or "context" in changes:
+            self.update_context(obj, changes.get("context") or {},
+                                self.secret_keys() if "secret_context" in changes else [])
         if "state" in changes:
             self.reach(int(obj.ID), changes["state"])
 
-    def remove_context_keys(self, obj: Any, keys: list[str]) -> None:
-        """``one.vm.updateconf`` in replace mode: the VM's context without ``keys``; every other vector updateconf
-        takes is sent back as it is (replace mode erases those left out)."""
+    def update_context(self, obj: Any, values: dict[str, Any], removed: list[str]) -> None:
+        """``one.vm.updateconf`` in replace mode: the VM's context with ``values`` set and ``removed`` left out;
+        every other vector updateconf takes is sent back as it is (replace mode erases those left out)."""
         template = one_template.from_pyone(obj.TEMPLATE)
         conf = {key: template[key] for key in UPDATECONF_VECTORS if template.get(key)}
-        conf["CONTEXT"] = {k: v for k, v in (template.get("CONTEXT") or {}).items() if k not in keys}
+        context = {k: v for k, v in (template.get("CONTEXT") or {}).items() if k not in removed}
+        context.update(values)
+        conf["CONTEXT"] = context
         self.call("vm.updateconf", int(obj.ID), one_template.render(conf), 0)
 
     def delete(self, obj: Any) -> None:

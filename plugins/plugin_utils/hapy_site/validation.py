@@ -30,11 +30,13 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     uai_check_letter,
     unknown_keys,
 )
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.context import addc_password_errors
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import validate_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import validate_networks
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.zephir import validate_deployment
 
 SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
-             "hapy_db", "hapy_academy")
+             "hapy_db", "hapy_academy", "hapy_deployment", "hapy_eole_addc_password")
 """The variables :func:`validate_site` reads (one school host's view of the inventory)."""
 
 MODES = ("single", "cluster")
@@ -186,4 +188,7 @@ def validate_site(site: Site) -> Errors:
     errors += validate_backup(site.get("hapy_backup"))
     errors += validate_san(site.get("hapy_san"), mode)
     errors += validate_one(site.get("hapy_one"), site.get("hapy_db"))
+    if isinstance(site.get("hapy_school"), Mapping) and isinstance(site.get("hapy_academy") or {}, Mapping):
+        errors += validate_deployment(site.get("hapy_deployment"), site.get("hapy_academy"), site["hapy_school"])
+    errors += addc_password_errors(site.get("hapy_eole_addc_password"), "hapy_eole_addc_password")
     return errors
