@@ -15,6 +15,10 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     NAME_RE,
     Errors,
     HapySiteError,
+    IPAddress,
+    IPNetwork,
+    IPRange,
+    IPSet,
     Network,
     Site,
     academy_settings,
@@ -26,7 +30,6 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     one_text_errors,
     unknown_keys,
 )
-from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
 VN_MADS = ("bridge", "802.1Q", "ovswitch", "vxlan")
 # Open vSwitch uplink modes (Hâpy's port modes; Open vSwitch's Port vlan_mode), the default first.
@@ -246,8 +249,8 @@ def _vlan(value: Any) -> bool:
 def _validate_plan_network(net: Network, path: str) -> Errors:
     """Errors of one computed network: a name and description OpenNebula keeps as they are, addresses inside the
     subnet, AR and DHCP pool consistent."""
-    errors = one_name_errors(net["vnet_name"], f"{path}.vnet_name") + one_text_errors(net["description"],
-                                                                                        f"{path}.description")
+    errors = one_name_errors(net["vnet_name"], f"{path}.vnet_name")
+    errors += one_text_errors(net["description"], f"{path}.description")
     cidr = IPNetwork(net["cidr"])
     hosts = IPRange(cidr.first + 1, cidr.last - 1) if cidr.size > 2 else IPRange(cidr.first, cidr.last)
     if IPAddress(net["gateway"]) not in hosts:
