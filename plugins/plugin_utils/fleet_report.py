@@ -203,7 +203,7 @@ class FleetReport:
         total, writes = api_calls(result)
         school.api_total += total
         school.api_writes += writes
-        school.hidden += "censored" in result
+        school.hidden += "censored" in result and status != "skipped"  # a skipped no_log task hides nothing
         if status in ("failed", "unreachable"):
             school.failures += [{"host": host, "task": task, "msg": m, "unreachable": status == "unreachable"}
                                 for m in failure_messages(result)]

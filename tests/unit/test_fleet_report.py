@@ -83,3 +83,17 @@ def test_the_page_escapes_what_it_shows():
     report.task_result("etb_9740001a", "h", "failed", "eole.hapy.one_vm", "t", {"msg": "<img src=x>"}, 1.0)
     page = fr.render_html(report.as_dict())
     assert "<img src=x>" not in page and "&lt;img src=x&gt;" in page
+
+
+def test_only_results_that_ran_count_as_hidden():
+    """A skipped no_log task (a role's block for a school without guests) is censored by Ansible but hides nothing;
+    the CI of stop 19 counted it and reported a hidden result on every guest-less school."""
+    censored = {"censored": "the output has been hidden due to no_log"}
+    report = fr.FleetReport({"id": "r1", "playbook": "site.yml", "check_mode": False})
+    report.task_started("etb_9740001a", "hapy-9740001a", 10.0)
+    report.task_result("etb_9740001a", "hapy-9740001a", "skipped", "eole.hapy.one_template", "t",
+                       censored | {"skipped": True}, 11.0)
+    assert report.as_dict()["schools"][0]["hidden_results"] == 0
+    report.task_result("etb_9740001a", "hapy-9740001a", "changed", "eole.hapy.one_template", "t",
+                       censored | {"changed": True}, 12.0)
+    assert report.as_dict()["schools"][0]["hidden_results"] == 1
