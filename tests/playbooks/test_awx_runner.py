@@ -64,8 +64,10 @@ def test_site_through_ansible_runner_with_the_reunion_inventory(tmp_path, monkey
     events = list(run.events)
     actions = {e["event_data"].get("task_action") for e in events if e["event"] == "runner_on_ok"}
     assert {"eole.hapy.hapy_site_check", "eole.hapy.one_cluster", "eole.hapy.one_vnet"} <= actions
-    kinds = [e["event"] for e in events]
-    assert kinds[0] == "playbook_on_start" and "playbook_on_stats" in kinds
+    # 'verbose' events are lines the process printed outside the playbook (a Python warning of a library at start
+    # up, e.g. cryptography's DSA deprecation): the playbook's own events start with playbook_on_start
+    kinds = [e["event"] for e in events if e["event"] != "verbose"]
+    assert kinds[0] == "playbook_on_start" and kinds[-1] == "playbook_on_stats", kinds
     artifacts = Path(run.config.artifact_dir)
     assert (artifacts / "status").read_text() == "successful" and (artifacts / "rc").read_text() == "0"
     assert len(list((artifacts / "job_events").glob("*.json"))) == len(events)
