@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 module: hapy_site_check
 short_description: Validate a Hâpy school's inventory before anything is touched
 version_added: "0.1.0"
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 description:
   - Runs on the controller (action plugin), changes nothing, needs no connection to the host.
   - Validates C(hapy_school), C(hapy_mode), C(hapy_networks) and C(hapy_academy.networks), the computed network plan
@@ -19,6 +19,8 @@ description:
   - Fails with every error at once, one per line, each naming the field path and the expected form.
   - Warns (without failing) about an even number of HA servers, which survives no more failures than one fewer.
   - The same checks are available as the filter P(eole.hapy.hapy_validate_site#filter).
+  - Registered as C(hapy_site) (as C(playbooks/site.yml) does), its result is where the cloud-level roles read the
+    site facts derived from the inventory (plan, guests, API URL, cluster), computed once per run.
 options:
   site:
     description:
@@ -26,8 +28,10 @@ options:
     type: dict
 attributes:
   check_mode:
+    description: Runs in check mode as in a normal run (it never changes anything).
     support: full
   diff_mode:
+    description: No diff (nothing is ever changed).
     support: none
 notes:
   - See C(docs/inventory.md) for the inventory model.
@@ -59,4 +63,17 @@ guests:
   returned: success
   type: list
   elements: dict
+api_url:
+  description:
+    - The school's OpenNebula XML-RPC API, C(hapy_one.api_url), else C(hapy_one_api_url), else port 2633 of the
+      floating address of an HA school (C(hapy_ha.vip), held by the zone's leader), else of the host's
+      C(ansible_host).
+  returned: success
+  type: str
+  sample: http://10.1.1.250:2633/RPC2
+cluster:
+  description: The school's OpenNebula cluster, C(hapy-<uai>).
+  returned: success
+  type: str
+  sample: hapy-9740001a
 """

@@ -251,14 +251,14 @@ class RaftZone:
         """Servers 0..n-1 joined in order (see the module docstring); ``timings`` says how long each step took."""
         first = self.servers[0]
         start = time.monotonic()
-        first.start(timeout=180, restarts=2)
+        first.start(timeout=180, attempts=3)
         self.timings["first solo start"] = time.monotonic() - start
         if self.add_server(first.url, 0) != 0:
             raise AssertionError("the first server of a new zone did not get id 0")
         first.stop()
         self._use(0, "member")
         start = time.monotonic()
-        first.start(fresh=False, timeout=180, restarts=2)
+        first.start(fresh=False, timeout=180, attempts=3)
         self.wait_state(0, "leader")
         self.timings["first election (start to leader)"] = time.monotonic() - start
         for i in range(1, len(self.servers)):
@@ -284,7 +284,7 @@ class RaftZone:
         seed.unlink()
         shutil.rmtree(joining.root / "var" / ".one", ignore_errors=True)
         shutil.copytree(leader.root / "var" / ".one", joining.root / "var" / ".one")
-        joining.start(fresh=False, timeout=180, restarts=2)
+        joining.start(fresh=False, timeout=180, attempts=3)
         # A follower, or the leader: on a loaded machine oned opens its API more than 15 s + ELECTION_TIMEOUT_MS
         # after its Raft timer starts, hears no heartbeat in time and calls an election, which it may win (it holds
         # the whole log): a legitimate change of leader, the floating address follows it.
@@ -307,7 +307,7 @@ class RaftZone:
         """The server comes back: link up, oned started on its database (it rejoins as follower)."""
         self.network.set_link(server, up=True)
         self.down.discard(server)
-        self.servers[server].start(fresh=False, timeout=180, restarts=2)
+        self.servers[server].start(fresh=False, timeout=180, attempts=3)
 
     def stop(self) -> None:
         """Stop every oned, remove the network and the zone's directory (also after a failed test)."""

@@ -65,7 +65,7 @@ def _amon_zones(links: list[tuple[dict[str, Any], Network]], profile: str) -> di
     """Amon variables: type_amon and the DHCP groups of the zones that have a client pool."""
     suffix = "-amonecole" if profile == "amonecole" else ""
     doc: dict[str, Any] = {"type_amon": eole_var(f"{len(links)}zones{suffix}")}
-    pools = [net for _, net in links if net["dhcp"]]
+    pools = [net for _nic, net in links if net["dhcp"]]
     doc["activer_dhcp"] = eole_var("oui" if pools else "non")
     if pools:
         doc["adresse_network_dhcp"] = eole_var([net["network"] for net in pools])

@@ -13,6 +13,9 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     HOST_RE,
     Errors,
     HapySiteError,
+    IPAddress,
+    IPNetwork,
+    IPSet,
     Network,
     ar_range,
     ip4,
@@ -24,7 +27,6 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     unknown_keys,
 )
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import plan_by_name
-from netaddr import IPAddress, IPNetwork, IPSet
 
 PROFILES = ("amon", "horus", "scribe", "amonecole", "other")
 """Guest profiles; ``other`` is a non-EOLE VM (no config.eol)."""

@@ -18,6 +18,9 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     URL_RE,
     WWID_RE,
     Errors,
+    IPAddress,
+    IPNetwork,
+    IPRange,
     Network,
     Site,
     academy_settings,
@@ -31,16 +34,18 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     uai_check_letter,
     unknown_keys,
 )
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.context import addc_password_errors
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import validate_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import validate_networks
-from netaddr import IPAddress, IPNetwork, IPRange
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.zephir import validate_deployment
 
 SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
-             "hapy_db", "hapy_academy", "hapy_ha")
+             "hapy_db", "hapy_academy", "hapy_deployment", "hapy_eole_addc_password", "hapy_ha")
 """The variables :func:`validate_site` reads (one school host's view of the inventory)."""
 
 MODES = ("single", "cluster")
 DB_BACKENDS = ("mysql", "sqlite")
+DB_DEFAULT_BACKEND = "mysql"  # as the frontend and backups roles: MariaDB unless a site says sqlite
 BACKUP_MODES = ("FULL", "INCREMENT")
 BACKUP_KEYS = {"device", "label", "mountpoint", "keep_last", "keep_days", "schedule", "db_on_calendar", "vm_label",
                "mode", "datastore", "jobs"}
@@ -94,8 +99,8 @@ def validate_backup(backup: Any) -> Errors:
         errors.append(f"hapy_backup.keep_last: {backup['keep_last']!r}; expected an integer >= 1")
     if "keep_days" in backup and (not is_int(backup["keep_days"]) or backup["keep_days"] < 0):
         errors.append(f"hapy_backup.keep_days: {backup['keep_days']!r}; expected an integer >= 0")
-    if "jobs" in backup and not (isinstance(backup["jobs"], list) and all(isinstance(j, Mapping)
-                                                                           for j in backup["jobs"])):
+    jobs = backup.get("jobs")
+    if "jobs" in backup and not (isinstance(jobs, list) and all(isinstance(job, Mapping) for job in jobs)):
         errors.append(f"hapy_backup.jobs: {backup['jobs']!r}; expected a list of backup job definitions")
     if "schedule" in backup and (not isinstance(backup["schedule"], str) or not CRON_RE.match(backup["schedule"])):
         errors.append(f"hapy_backup.schedule: {backup['schedule']!r}; expected a cron expression like '30 1 * * *'")
@@ -118,7 +123,7 @@ def validate_san(san: Any, mode: Any) -> Errors:
         return ["hapy_san: missing or not a mapping; expected {portal, target_iqn, lun_wwid, chap_user, "
                 + "chap_secret} in cluster mode"]
     errors = unknown_keys(san, SAN_KEYS, "hapy_san")
-    host, _, port = str(san.get("portal", "")).partition(":")
+    host, _sep, port = str(san.get("portal", "")).partition(":")
     if ip4(host) is None or (port and not (port.isdigit() and 0 < int(port) < 65536)):
         errors.append(f"hapy_san.portal: {san.get('portal')!r}; expected an iSCSI portal like 10.9.0.10:3260")
     if not isinstance(san.get("target_iqn"), str) or not IQN_RE.match(san["target_iqn"]):
@@ -150,11 +155,15 @@ def validate_one(one: Any, db: Any) -> Errors:
     if db is not None:
         if not isinstance(db, Mapping):
             errors.append("hapy_db: not a mapping; expected {backend, name, user, password}")
-        elif db.get("backend", "sqlite") not in DB_BACKENDS:
+        elif db.get("backend", DB_DEFAULT_BACKEND) not in DB_BACKENDS:
             errors.append(f"hapy_db.backend: {db.get('backend')!r}; expected one of {', '.join(DB_BACKENDS)}")
-        elif db.get("backend") == "mysql":
-            errors += [f"hapy_db.{key}: missing; expected a string with the mysql backend"
-                       for key in ("name", "user", "password") if not is_text(db.get(key))]
+        elif db.get("backend", DB_DEFAULT_BACKEND) == "mysql":
+            if not is_text(db.get("password")):
+                errors.append("hapy_db.password: missing; expected a (vaulted) string with the mysql backend (the "
+                              "default; hapy_db.backend: sqlite for a lab)")
+            errors += [f"hapy_db.{key}: {db[key]!r}; expected a non-empty string (default {default})"
+                       for key, default in (("name", "opennebula"), ("user", "oneadmin"), ("host", "localhost"))
+                       if key in db and not is_text(db[key])]
     return errors
 
 
@@ -288,5 +297,8 @@ def validate_site(site: Site) -> Errors:
     errors += validate_backup(site.get("hapy_backup"))
     errors += validate_san(site.get("hapy_san"), mode)
     errors += validate_one(site.get("hapy_one"), site.get("hapy_db"))
+    if isinstance(site.get("hapy_school"), Mapping) and isinstance(site.get("hapy_academy") or {}, Mapping):
+        errors += validate_deployment(site.get("hapy_deployment"), site.get("hapy_academy"), site["hapy_school"])
+    errors += addc_password_errors(site.get("hapy_eole_addc_password"), "hapy_eole_addc_password")
     errors += validate_ha(site.get("hapy_ha"), plan)
     return errors
