@@ -29,7 +29,8 @@ from tests.playbooks.playbook_runner import run_lock_writes, run_playbook
 from tests.real_oned.endpoint import OnedApi
 from tests.real_oned.proxy import CountingProxy
 
-VERSIONS = ["7.0.2", "6.10.5"]
+# each version in its own lane of scripts/test.sh (the lane of its single real oned)
+VERSIONS = [pytest.param(version, marks=pytest.mark.lane(version)) for version in ("7.0.2", "6.10.5")]
 
 
 @pytest.fixture(params=VERSIONS)
