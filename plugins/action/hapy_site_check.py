@@ -10,7 +10,11 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import api_url, cluster_name
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import resolve_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import network_plan
-from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import SITE_VARS, validate_site
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import (
+    SITE_VARS,
+    ha_warnings,
+    validate_site,
+)
 
 
 class ActionModule(ActionBase):
@@ -32,6 +36,9 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": "site: expected a dict of hapy_* variables"}
         errors = validate_site(site)
         result.update(changed=False, errors=errors)
+        warnings = ha_warnings(site.get("hapy_ha"))
+        if warnings:
+            result["warnings"] = warnings
         if errors:
             result.update(failed=True, msg=f"{len(errors)} error(s) in the site inventory:\n" + "\n".join(errors))
             return result
@@ -40,6 +47,6 @@ class ActionModule(ActionBase):
         result.update(msg="site inventory is valid", plan=plan,
                       guests=resolve_guests(site.get("hapy_guests") or [], plan),
                       api_url=api_url(site.get("hapy_one"), self._templar.template(task_vars.get("hapy_one_api_url")),
-                                      frontend),
+                                      frontend, site.get("hapy_ha")),
                       cluster=cluster_name(site["hapy_school"]))
         return result

@@ -46,7 +46,7 @@ def _site_vars(host_vars: Mapping[str, Any]) -> dict[str, Any]:
 def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
     """What the academy-wide checks read of a school (not its hapy_one password, hapy_db, hapy_san or guests; its
     guests' root and AD administrator passwords as digests)."""
-    view = {key: _plain(host_vars[key]) for key in ("hapy_school", "hapy_networks", "hapy_academy")
+    view = {key: _plain(host_vars[key]) for key in ("hapy_school", "hapy_networks", "hapy_academy", "hapy_ha")
             if key in host_vars}
     try:  # a URL that does not resolve for a school outside the run (a variable it lacks) is not compared
         one = host_vars.get("hapy_one")

@@ -14,8 +14,10 @@ description:
   - Validates C(hapy_school), C(hapy_mode), C(hapy_networks) and C(hapy_academy.networks), the computed network plan
     (VLAN ids, overlapping subnets, gateways, OpenNebula ranges, DHCP pools), C(hapy_guests) (profiles, sizes, NICs
     on known networks, addresses inside their network and range, outside reserved addresses, unique), C(hapy_backup),
-    C(hapy_san) (required in cluster mode), C(hapy_one) and C(hapy_db).
+    C(hapy_san) (required in cluster mode), C(hapy_one), C(hapy_db) and C(hapy_ha) (HA frontends, the floating
+    address and at least 3 servers in one subnet, 4 distinct addresses outside what the plan hands out).
   - Fails with every error at once, one per line, each naming the field path and the expected form.
+  - Warns (without failing) about an even number of HA servers, which survives no more failures than one fewer.
   - The same checks are available as the filter P(eole.hapy.hapy_validate_site#filter).
   - Registered as C(hapy_site) (as C(playbooks/site.yml) does), its result is where the cloud-level roles read the
     site facts derived from the inventory (plan, guests, API URL, cluster), computed once per run.
@@ -64,7 +66,8 @@ guests:
 api_url:
   description:
     - The school's OpenNebula XML-RPC API, C(hapy_one.api_url), else C(hapy_one_api_url), else port 2633 of the
-      host's C(ansible_host).
+      floating address of an HA school (C(hapy_ha.vip), held by the zone's leader), else of the host's
+      C(ansible_host).
   returned: success
   type: str
   sample: http://10.1.1.250:2633/RPC2

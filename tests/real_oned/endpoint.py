@@ -49,73 +49,18 @@ VNET_BUSY = {0, 2, 3}  # INIT, LOCK_CREATE, LOCK_DELETE (6.10/7.0 vnets go throu
 VM_STABLE = {2, 4, 5, 6, 8, 9}  # HOLD, STOPPED, SUSPENDED, DONE, POWEROFF, UNDEPLOYED (+ ACTIVE/RUNNING)
 
 
-class RealOnedEndpoint:
-    """A real ``oned`` of ``version`` behind a counting proxy; ``url`` is the proxy's."""
+class OnedApi:
+    """What tests read from a real oned's API at ``api_url`` (one oned, or an HA zone's floating address), as
+    oneadmin: pools, the whole state without its volatile parts, waits on driver states."""
 
-    kind = "real"
-
-    def __init__(self, version: str, password: str = "opennebula", **instance_args: Any) -> None:
-        self.version = version
+    def __init__(self, api_url: str, password: str, version: str) -> None:
+        self.api_url = api_url
         self.password = password
-        self.instance = OnedInstance(version, password=password, **instance_args)
-        self.proxy: CountingProxy | None = None
-        self.baseline: dict[str, dict[int, str]] = {}
-        self.restart_reasons: list[str] = []  # why clean() had to start afresh, for the session summary
-
-    # ---------------------------------------------------------------- life cycle
-    def start(self, restorable: bool = False) -> RealOnedEndpoint:
-        """Start oned and its proxy; ``restorable``: also save the bootstrapped database (one more oned restart,
-        a few seconds) so that ``restart_fresh()`` is a restore instead of a new bootstrap."""
-        self.instance.start()
-        self.proxy = CountingProxy(("127.0.0.1", self.instance.port)).start()
-        self.settle()
-        self.wait_datastores_monitored()
-        if restorable:
-            self.instance.save_db(self.bootstrap_db)
-        self.baseline = self.state()
-        return self
-
-    def stop(self) -> None:
-        if self.proxy is not None:
-            self.proxy.stop()
-            self.proxy = None
-        self.instance.remove()
-
-    @property
-    def bootstrap_db(self) -> Path:
-        """The database as bootstrapped and first monitored, saved by ``start()``."""
-        return self.instance.root / "bootstrap.db"
-
-    def restart_fresh(self) -> None:
-        """Back to the bootstrapped database (saved by ``start(restorable=True)``, else a new bootstrap) on the
-        same ports."""
-        if self.bootstrap_db.exists():
-            self.instance.restore_db(self.bootstrap_db)
-        else:
-            self.instance.stop()
-            self.instance.start(fresh=True)
-        self.settle()
-        self.wait_datastores_monitored()
-        self.baseline = self.state()
-
-    # ---------------------------------------------------------------- the endpoint surface of tests
-    @property
-    def url(self) -> str:
-        assert self.proxy is not None, "endpoint not started"
-        return self.proxy.url
-
-    @property
-    def calls(self) -> dict[str, int]:
-        assert self.proxy is not None
-        return self.proxy.counter.snapshot()
-
-    def reset_calls(self) -> None:
-        assert self.proxy is not None
-        self.proxy.counter.reset()
+        self.version = version
 
     def call(self, method: str, *args: Any) -> Any:
         """One call straight to oned (not counted); raises on an oned error answer."""
-        server = xmlrpc.client.ServerProxy(self.instance.url)
+        server = xmlrpc.client.ServerProxy(self.api_url)
         answer = getattr(server, method)(f"oneadmin:{self.password}", *args)
         if not answer[0]:
             raise RuntimeError(f"{method}{args}: {answer[1]}")
@@ -174,6 +119,70 @@ class RealOnedEndpoint:
                 return
             time.sleep(0.5)
         raise TimeoutError(f"oned {self.version}: image datastores not monitored in {timeout:.0f} s")
+
+
+class RealOnedEndpoint(OnedApi):
+    """A real ``oned`` of ``version`` behind a counting proxy; ``url`` is the proxy's (``api_url`` oned's own)."""
+
+    kind = "real"
+
+    def __init__(self, version: str, password: str = "opennebula", **instance_args: Any) -> None:
+        self.instance = OnedInstance(version, password=password, **instance_args)
+        super().__init__(self.instance.url, password, version)
+        self.proxy: CountingProxy | None = None
+        self.baseline: dict[str, dict[int, str]] = {}
+        self.restart_reasons: list[str] = []  # why clean() had to start afresh, for the session summary
+
+    # ---------------------------------------------------------------- life cycle
+    def start(self, restorable: bool = False) -> RealOnedEndpoint:
+        """Start oned and its proxy; ``restorable``: also save the bootstrapped database (one more oned restart,
+        a few seconds) so that ``restart_fresh()`` is a restore instead of a new bootstrap."""
+        self.instance.start()
+        self.proxy = CountingProxy(("127.0.0.1", self.instance.port)).start()
+        self.settle()
+        self.wait_datastores_monitored()
+        if restorable:
+            self.instance.save_db(self.bootstrap_db)
+        self.baseline = self.state()
+        return self
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
+        self.instance.remove()
+
+    @property
+    def bootstrap_db(self) -> Path:
+        """The database as bootstrapped and first monitored, saved by ``start()``."""
+        return self.instance.root / "bootstrap.db"
+
+    def restart_fresh(self) -> None:
+        """Back to the bootstrapped database (saved by ``start(restorable=True)``, else a new bootstrap) on the
+        same ports."""
+        if self.bootstrap_db.exists():
+            self.instance.restore_db(self.bootstrap_db)
+        else:
+            self.instance.stop()
+            self.instance.start(fresh=True)
+        self.settle()
+        self.wait_datastores_monitored()
+        self.baseline = self.state()
+
+    # ---------------------------------------------------------------- the endpoint surface of tests
+    @property
+    def url(self) -> str:
+        assert self.proxy is not None, "endpoint not started"
+        return self.proxy.url
+
+    @property
+    def calls(self) -> dict[str, int]:
+        assert self.proxy is not None
+        return self.proxy.counter.snapshot()
+
+    def reset_calls(self) -> None:
+        assert self.proxy is not None
+        self.proxy.counter.reset()
 
     # ---------------------------------------------------------------- between tests
     def clean(self) -> None:

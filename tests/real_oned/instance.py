@@ -4,6 +4,12 @@ The install trees come from ``scripts/build-oned.sh`` (cached outside the clone)
 in ONE_LOCATION layout whose ``bin``/``lib``/``share``/``sbin``/``include`` link to the install and whose
 ``etc``/``var`` are its own copies, so several instances run side by side. ``stop()`` ends the process group
 oned was started in (oned, its drivers, monitord, the scheduler, the hook manager) and nothing else.
+
+For a Raft zone (``tests/real_oned/ha.py``) an instance can also run inside a network namespace (``netns``:
+oned, its scheduler and ``onedb`` are started through ``ip netns exec``, its API is ``http://<address>:2633``)
+with configuration files given as text (``oned_conf``/``monitord_conf``: the frontend role's rendered files,
+used as they are instead of the stock files adapted for loopback), extra programs (``programs``: the role's
+hook) and a datastore location shared with other instances (``datastores``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ class OnedStartError(RuntimeError):
     """oned did not answer in time; the message carries the end of its log."""
 
 
+class OnedExited(OnedStartError):
+    """oned exited before its API answered."""
+
+
 def install_prefix(version: str) -> Path | None:
     """The complete install of ``version`` in the cache, or None when it was not built."""
     link = CACHE / version
@@ -83,7 +93,10 @@ class OnedInstance:
     """A real oned of ``version`` with ``oneadmin:<password>``; ``start()``, ``url``, ``stop()``."""
 
     def __init__(self, version: str, password: str = "opennebula", workdir: Path | None = None,
-                 port: int | None = None, sched_interval: int = 1, ssh_node: str | None = None) -> None:
+                 port: int | None = None, sched_interval: int = 1, ssh_node: str | None = None,
+                 netns: str | None = None, address: str = "127.0.0.1", oned_conf: str | None = None,
+                 monitord_conf: str | None = None, datastores: Path | None = None,
+                 programs: dict[str, str] | None = None) -> None:
         prefix = install_prefix(version)
         if prefix is None:
             raise FileNotFoundError(f"OpenNebula {version} is not built: run scripts/build-oned.sh {version}")
@@ -104,10 +117,28 @@ class OnedInstance:
                             environment={"ONE_LOCATION": str(self.root), "RUBYLIB": str(self.root / "lib" / "ruby")}
                             ) if ssh_node else None
         self.sched_process: subprocess.Popen | None = None
+        self.netns = netns
+        self.address = address
+        # Configuration files used verbatim (the role's output): PORT, LISTEN_ADDRESS, drivers and hook-manager
+        # ports are theirs, so they suit an instance alone in its network namespace.
+        self.oned_conf = oned_conf
+        self.monitord_conf = monitord_conf
+        # DATASTORE_LOCATION shared by several instances (an HA zone's datastores, one path on every server: the
+        # datastores' BASE_PATH and the images' SOURCE oned stores must not depend on which server wrote them)
+        self.datastores = datastores
+        self.programs = programs or {}  # path in the instance -> text of an executable to add (e.g. the role's hook)
+        if oned_conf is not None:
+            match = re.search(r"^PORT\s*=\s*(\d+)", oned_conf, flags=re.MULTILINE)
+            self.port = int(match.group(1)) if match else 2633
+        self.restarts: list[str] = []  # why start() had to start oned again (oned's last error line each time)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/RPC2"
+        return f"http://{self.address}:{self.port}/RPC2"
+
+    def command(self, *argv: str) -> list[str]:
+        """``argv`` as run for this instance: inside its network namespace when it has one."""
+        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else list(argv)
 
     @property
     def log_path(self) -> Path:
@@ -128,12 +159,12 @@ class OnedInstance:
         """Kill oned, put back a database saved by ``save_db``, start on it: seconds, against ~20 s for a new
         bootstrap whose datastores must first be monitored (the saved ones already are)."""
         self.stop(timeout=0)
-        (self.root / "var" / "lock" / ".lock").unlink(missing_ok=True)  # oned refuses to start while it exists
         shutil.copy2(copy, self.db_path)
         self.start(fresh=False)
 
     # ---------------------------------------------------------------- layout and configuration
-    def _lay_out(self) -> None:
+    def lay_out(self) -> None:
+        """A fresh instance directory (new etc/ and var/, no database yet); ``start()`` does it unless told not to."""
         self.root.mkdir(parents=True, exist_ok=True)
         for name in LINKED:
             target = self.prefix / name
@@ -158,8 +189,10 @@ class OnedInstance:
             for action, text in NODE_VMM_SCRIPTS.items():
                 (scripts / action).write_text(text)
                 (scripts / action).chmod(0o755)
-        self._configure_oned(self.root / "etc" / "oned.conf")
-        self._configure_monitord(self.root / "etc" / "monitord.conf")
+        for relative, text in self.programs.items():
+            (self.root / relative).write_text(text)
+            (self.root / relative).chmod(0o755)
+        self.write_config()
         sched = self.root / "etc" / "sched.conf"  # 6.10: mm_sched is a separate daemon talking XML-RPC
         if sched.exists():
             text = sched.read_text()
@@ -182,6 +215,22 @@ class OnedInstance:
             if (prefix / name).exists():
                 (self.root / name).symlink_to(prefix / name)
         self._lay_out_release()
+
+    def write_config(self) -> None:
+        """oned.conf and monitord.conf: the given texts as they are, else the stock files adapted for loopback."""
+        etc = self.root / "etc"
+        if self.oned_conf is not None:
+            (etc / "oned.conf").write_text(self.oned_conf)
+        else:
+            self._configure_oned(etc / "oned.conf")
+        if self.datastores is not None:  # one path for every server, as /var/lib/one/datastores on real hosts
+            self.datastores.mkdir(parents=True, exist_ok=True)
+            with open(etc / "oned.conf", "a") as conf:
+                conf.write(f'\nDATASTORE_LOCATION = "{self.datastores}"\n')
+        if self.monitord_conf is not None:
+            (etc / "monitord.conf").write_text(self.monitord_conf)
+        else:
+            self._configure_monitord(etc / "monitord.conf")
 
     def _configure_oned(self, path: Path) -> None:
         text = path.read_text()
@@ -220,11 +269,12 @@ class OnedInstance:
 
         oned gives each driver 10 s to answer INIT (include/Driver.h) and exits when one does not, which a
         loaded 2-core machine sees; ``opennebula.service`` (``Restart=on-failure``, ``StartLimitBurst=3``) then
-        starts it again on the same database, and so does this, ``attempts`` times in all."""
+        starts it again on the same database, and so does this, ``attempts`` times in all (``restarts`` keeps
+        oned's last error line of each restart)."""
         if fresh or not (self.root / "etc").exists():
-            self._lay_out()
+            self.lay_out()
         for attempt in range(1, attempts + 1):
-            argv = [str(self.root / "bin" / "oned"), "-f"]
+            argv = self.command(str(self.root / "bin" / "oned"), "-f")
             if self.node is not None:
                 argv = self.node.start().wrap(argv)
             with open(self.root / "oned.stdout", "ab") as out:
@@ -238,6 +288,8 @@ class OnedInstance:
                 self.stop(timeout=0)  # oned may have exited alone: its node (sshd) and drivers still run
                 if DRIVER_TIMEOUT not in str(error) or attempt == attempts:
                     raise
+                errors = [line for line in self.log_tail(200).splitlines() if "][E]:" in line]
+                self.restarts.append(errors[-1] if errors else DRIVER_TIMEOUT)
                 (self.root / "var" / "lock" / ".lock").unlink(missing_ok=True)
         self._start_scheduler()
         return self
@@ -249,8 +301,8 @@ class OnedInstance:
         if not (self.root / "etc" / "sched.conf").exists() or not sched.exists() or self.process is None:
             return
         with open(self.root / "sched.stdout", "ab") as out:
-            self.sched_process = subprocess.Popen([str(sched)], env=self.environment(), cwd=self.root, stdout=out,
-                                                  stderr=subprocess.STDOUT, start_new_session=True)
+            self.sched_process = subprocess.Popen(self.command(str(sched)), env=self.environment(), cwd=self.root,
+                                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -258,7 +310,7 @@ class OnedInstance:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise OnedStartError(f"oned {self.version} exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise OnedExited(f"oned {self.version} exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
                 answer = server.one.system.version(f"oneadmin:{self.password}")
                 if answer[0]:
@@ -270,6 +322,15 @@ class OnedInstance:
         self.stop()
         raise OnedStartError(f"oned {self.version} did not answer in {timeout:.0f} s ({last}):\n{self.log_tail()}")
 
+    def onedb(self, *args: str) -> subprocess.CompletedProcess:
+        """``onedb <args> -s <this instance's SQLite DB>`` (inside its network namespace, where it checks that no
+        oned answers before a restore); raises with onedb's output when it fails."""
+        run = subprocess.run(self.command(str(self.root / "bin" / "onedb"), *args, "-s", str(self.db_path)),
+                             env=self.environment(), cwd=self.root, capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise RuntimeError(f"onedb {' '.join(args)} failed ({run.returncode}): {run.stdout}{run.stderr}")
+        return run
+
     def log_tail(self, lines: int = 30) -> str:
         for path in (self.log_path, self.root / "oned.stdout"):
             if path.exists():
@@ -278,7 +339,7 @@ class OnedInstance:
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM to oned's process group (oned stops its drivers), SIGKILL what is left after ``timeout``
-        (0: at once, for an instance whose database is thrown away or replaced)."""
+        (0: at once, for an instance whose database is thrown away or replaced, or a server that dies)."""
         sched, self.sched_process = self.sched_process, None
         if sched is not None:  # 6.10's mm_sched first: it talks to oned
             sched.kill()
@@ -305,6 +366,7 @@ class OnedInstance:
                 pass
         proc.wait(5)
         self._kill_detached()
+        (self.root / "var" / "lock" / ".lock").unlink(missing_ok=True)  # left by a killed oned, which refuses to start
         if self.node is not None:
             self.node.stop()
 

@@ -96,3 +96,39 @@ def test_driver_lists_follow_the_driver_confs(tmp_path):
     assert vectors["VNC_PORTS"] == [{"START": "5900", "RESERVED": "32768:65536"}]
     names = [c["NAME"] for c in vectors["DS_MAD_CONF"]]
     assert vectors["DATASTORE_MAD"][0]["ARGUMENTS"].startswith("-t 15 -d " + ",".join(names) + " -s ")
+
+
+HA = {"vip": "10.2.1.250/24", "interface": "ens18",
+      "servers": [{"name": "hapy-b", "address": "10.2.1.251"}, {"name": "localhost", "address": "10.2.1.252"},
+                  {"name": "hapy-c", "address": "10.2.1.253"}]}
+
+
+@pytest.mark.parametrize("zone_ids, server_id", [({}, -1), ({"hapy-b": 0, "localhost": 1, "hapy-c": 2}, 1)])
+def test_ha_server_renders_its_zone_id_raft_hooks_and_the_floating_monitor_address(tmp_path, zone_ids, server_id):
+    model = {"hapy_one": {"version": "7.0", "oneadmin_password": "x"}, "hapy_db": {"backend": "sqlite"},
+             "hapy_ha": HA, "frontend_ha_zone_ids": zone_ids, "frontend_raft_election_timeout_ms": 3000}
+    dv, conf, _ = render(tmp_path, DEBIAN12, **model)
+    _, vectors = parse(conf)
+    assert vectors["FEDERATION"] == [{"MODE": "STANDALONE", "ZONE_ID": "0", "SERVER_ID": str(server_id),
+                                      "MASTER_ONED": ""}]
+    assert vectors["RAFT"][0]["ELECTION_TIMEOUT_MS"] == "3000"
+    assert vectors["RAFT_LEADER_HOOK"] == [{"COMMAND": "raft/hapy-vip.sh",
+                                            "ARGUMENTS": "leader ens18 10.2.1.250/24"}]
+    assert vectors["RAFT_FOLLOWER_HOOK"] == [{"COMMAND": "raft/hapy-vip.sh",
+                                              "ARGUMENTS": "follower ens18 10.2.1.250/24"}]
+    assert dv["ha_endpoint"] == "http://10.2.1.252:2633/RPC2", "its own address, never the floating one"
+    _, monitord = parse((tmp_path / "monitord.conf").read_text())
+    assert monitord["NETWORK"][0]["MONITOR_ADDRESS"] == "10.2.1.250", "the probes report to whoever leads"
+
+
+def test_without_ha_there_is_no_raft_hook_and_raft_keeps_opennebula_defaults(tmp_path):
+    model = {"hapy_one": {"version": "6.10", "oneadmin_password": "x"}, "hapy_db": {"backend": "sqlite"}}
+    dv, conf, _ = render(tmp_path, DEBIAN12, **model)
+    _, vectors = parse(conf)
+    assert "RAFT_LEADER_HOOK" not in vectors and "RAFT_FOLLOWER_HOOK" not in vectors
+    assert vectors["FEDERATION"][0]["SERVER_ID"] == "-1"
+    assert vectors["RAFT"] == [{"LIMIT_PURGE": "100000", "LOG_RETENTION": "250000", "LOG_PURGE_TIMEOUT": "60",
+                                "ELECTION_TIMEOUT_MS": "5000", "BROADCAST_TIMEOUT_MS": "500",
+                                "XMLRPC_TIMEOUT_MS": "1000"}]
+    _, monitord = parse((tmp_path / "monitord.conf").read_text())
+    assert monitord["NETWORK"][0]["MONITOR_ADDRESS"] == "auto"

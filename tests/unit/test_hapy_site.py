@@ -370,6 +370,84 @@ def test_one_and_db_errors() -> None:
     assert errors_of(hapy_db={"backend": "sqlite"}) == []
 
 
+HA = {"vip": "10.42.1.250/24", "interface": "eth0",
+      "servers": [{"name": "hapy-a", "address": "10.42.1.251"}, {"name": "hapy-b", "address": "10.42.1.252"},
+                  {"name": "hapy-c", "address": "10.42.1.253"}]}
+
+
+def ha_with(**changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(HA), **changes}
+
+
+def test_api_url_of_an_ha_school_is_its_floating_address_unless_set() -> None:
+    """The one derivation of a school's API URL (hapy_site_check returns it, the cloud-level roles read it): after
+    merging HA with the scale work, site.yml's HA set_fact came after hapy_site_check and was never read."""
+    assert site_common.api_url(None, None, "10.42.1.251", HA) == "http://10.42.1.250:2633/RPC2"
+    assert site_common.api_url(None, None, "10.42.1.251", None) == "http://10.42.1.251:2633/RPC2"
+    assert site_common.api_url(None, "http://one.lan:2633/RPC2", "10.42.1.251", HA) == "http://one.lan:2633/RPC2"
+    assert site_common.api_url({"api_url": "http://a:1/RPC2"}, "http://b:2/RPC2", "f", HA) == "http://a:1/RPC2"
+
+
+def test_ha_zone_of_three_in_the_admin_subnet_is_valid() -> None:
+    assert errors_of(hapy_ha=HA) == []
+    assert errors_of(hapy_ha=None) == []
+    assert site_validation.ha_warnings(HA) == []
+
+
+@pytest.mark.parametrize(("ha", "path", "fragments"), [
+    ("10.42.1.250", "hapy_ha", ("not a mapping", "expected {vip")),
+    (ha_with(vip="10.42.1.250"), "hapy_ha.vip", ("with its prefix", "like 10.42.1.250/24")),
+    (ha_with(vip="10.42.1.0/24"), "hapy_ha.vip", ("a host address",)),
+    (ha_with(vip="10.42.1.255/24"), "hapy_ha.vip", ("a host address",)),
+    (ha_with(vip="10.42.1.250/31"), "hapy_ha.vip", ("expected the floating address",)),
+    (ha_with(interface="a-very-long-interface0"), "hapy_ha.interface", ("at most 15 characters",)),
+    (ha_with(servers=HA["servers"][:2]), "hapy_ha.servers", ("2", "at least 3 servers", "majority")),
+    (ha_with(servers="hapy-a,hapy-b,hapy-c"), "hapy_ha.servers", ("expected a list of at least 3",)),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-c", "address": "10.42.1.250"}]),
+     "hapy_ha.servers[2].address", ("10.42.1.250 is already hapy_ha.vip", "4 distinct addresses")),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-c", "address": "10.42.1.251"}]),
+     "hapy_ha.servers[2].address", ("already hapy_ha.servers[0].address",)),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-c", "address": "10.42.9.253"}]),
+     "hapy_ha.servers[2].address", ("outside 10.42.1.0/24", "in one subnet")),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-c", "address": "hapy-c.lan"}]),
+     "hapy_ha.servers[2].address", ("expected the server's IPv4 address",)),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-a", "address": "10.42.1.253"}]),
+     "hapy_ha.servers[2].name", ("already used by hapy_ha.servers[0]",)),
+    (ha_with(servers=[*HA["servers"][:2], {"address": "10.42.1.253"}]),
+     "hapy_ha.servers[2].name", ("expected the server's inventory name",)),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy c#", "address": "10.42.1.253"}]),
+     "hapy_ha.servers[2].name", ("#",)),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-c", "address": "10.42.1.253", "id": 2}]),
+     "hapy_ha.servers[2].id", ("unknown key",)),
+    (ha_with(floating="10.42.1.250"), "hapy_ha.floating", ("unknown key", "interface, servers, vip")),
+    # the plan hands out .1 (gateway), .1-.49 (OpenNebula range) and .128-.249 (DHCP pool) of the admin network
+    (ha_with(vip="10.42.1.20/24"), "hapy_ha.vip", ("in the OpenNebula range 10.42.1.1-10.42.1.49", "'admin'")),
+    (ha_with(servers=[*HA["servers"][:2], {"name": "hapy-c", "address": "10.42.1.130"}]),
+     "hapy_ha.servers[2].address", ("in the DHCP pool 10.42.1.128-10.42.1.249",)),
+    (ha_with(vip="10.42.1.1/24"), "hapy_ha.vip", ("is the gateway of network 'admin'", ".250-.254")),
+])
+def test_ha_errors(ha: Any, path: str, fragments: tuple[str, ...]) -> None:
+    assert_error(errors_of(hapy_ha=ha), path, *fragments)
+
+
+def test_ha_addresses_outside_the_plan_are_valid_and_an_even_zone_is_a_warning() -> None:
+    servers = [{"name": f"hapy-{i}", "address": f"192.168.7.{11 + i}"} for i in range(4)]
+    four = {"vip": "192.168.7.10/24", "servers": servers}
+    assert errors_of(hapy_ha=four) == []
+    assert site_validation.ha_warnings(four) == [
+        "hapy_ha.servers: 4 servers survive the loss of 1, as 3 would; an odd count is advised (Raft needs a "
+        "majority up)"]
+    assert site_validation.ha_warnings({**four, "servers": servers[:2]}) == []  # an error, not a warning
+
+
+def test_academy_schools_do_not_share_ha_addresses() -> None:
+    other = site(hapy_school={**SCHOOL, "uai": "9740200Z", "index": 43},
+                 hapy_ha=ha_with(vip="10.43.1.250/24", servers=[{"name": "x-a", "address": "10.42.1.251"}]))
+    errors = site_academy.validate_academy({"etb_9740100r": site(hapy_ha=HA), "etb_9740200z": other})
+    assert errors == ["etb_9740200z: HA address 10.42.1.251 already used by etb_9740100r; expected the floating "
+                      "and server addresses of one school only"]
+
+
 def test_db_backend_defaults_to_mysql_as_the_roles_do() -> None:
     """hapy_db without backend is MariaDB/MySQL (frontend and backups roles' default): its password is required,
     name/user/host default like the roles' (opennebula, oneadmin, localhost); SQLite only when a site says so."""

@@ -236,10 +236,12 @@ shlib_depends() {  # shlib_depends ROOT: the Depends of the ELF files of ROOT, f
   (cd "$d" && dpkg-shlibdeps -O "${elves[@]}" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
 }
 
-# Debian packages for what the drivers and onedb `require` (measured: without treetop, parse-cron and ipaddress the
-# Ruby drivers end in "Driver initialization failed"), and the commands the frontend's drivers run.
+# Debian packages for what the drivers, onedb and the CLI `require` (measured: without treetop, parse-cron and
+# ipaddress the Ruby drivers end in "Driver initialization failed"; without activesupport `onezone show --json`, which
+# the frontend role's HA tasks read, ends in "cannot load such file -- active_support"; upstream's gems include it),
+# and the commands the frontend's drivers run.
 RUBY_DEPENDS="ruby, ruby-xmlrpc, ruby-nokogiri, ruby-sqlite3, ruby-mysql2, ruby-sequel, ruby-ffi-rzmq, ruby-treetop, \
-ruby-parse-cron, ruby-ipaddress"
+ruby-parse-cron, ruby-ipaddress, ruby-activesupport"
 TOOL_DEPENDS="openssh-client, rsync, qemu-utils, genisoimage, file, curl"
 
 oned_unit() {  # oned_unit MAJOR: upstream's share/pkgs/services/systemd/opennebula.service, minus what is not built

@@ -23,14 +23,25 @@ def _is_loopback_url(url: str) -> bool:
     return host == "localhost" or (address is not None and address.is_loopback())
 
 
+def _ha_addresses(ha: Any) -> list[str]:
+    """The floating and server addresses of a school's ``hapy_ha`` (what of it is well-formed)."""
+    if not isinstance(ha, Mapping):
+        return []
+    vip = str(ha.get("vip") or "").partition("/")[0]
+    servers = ha.get("servers") if isinstance(ha.get("servers"), list) else []
+    found = [vip] + [str(s.get("address")) for s in servers if isinstance(s, Mapping)]
+    return sorted({a for a in found if ip4(a) is not None})
+
+
 def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str]] | None = None) -> Errors:
     """Errors across the schools of an academy (``{school group: its hapy_* variables}``).
 
     Each school is routed through the academy and converged through its own OpenNebula: two schools must not
-    share a UAI, a school index, any subnet, a frontend address (``frontends``: ``{school group: [addresses]}``)
-    or an OpenNebula API URL, nor their guests' root or AD administrator password (``root_password_digest``,
-    ``addc_password_digest``: digests of ``hapy_eole_root_password``, ``hapy_eole_addc_password``). Schools whose
-    own inventory is invalid are skipped (:func:`validate_site` reports them).
+    share a UAI, a school index, any subnet, a frontend address (``frontends``: ``{school group: [addresses]}``),
+    an HA address (``hapy_ha``) or an OpenNebula API URL, nor their guests' root or AD administrator password
+    (``root_password_digest``, ``addc_password_digest``: digests of ``hapy_eole_root_password``,
+    ``hapy_eole_addc_password``). Schools whose own inventory is invalid are skipped (:func:`validate_site` reports
+    them).
     """
     errors: Errors = []
     owners: dict[tuple[str, str], str] = {}  # (what, value) -> the first group using it
@@ -51,6 +62,8 @@ def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str
             unique(group, "hapy_school.index", school["index"], "one index per school")
         for address in sorted(set((frontends or {}).get(group, []))):
             unique(group, "frontend address", address, "one OpenNebula frontend per school")
+        for address in _ha_addresses(site.get("hapy_ha")):
+            unique(group, "HA address", address, "the floating and server addresses of one school only")
         api_url = (site.get("hapy_one") or {}).get("api_url") if isinstance(site.get("hapy_one"), Mapping) else None
         if api_url and not _is_loopback_url(api_url):  # a loopback URL is per controller (a tunnel, a test bed)
             unique(group, "hapy_one.api_url", api_url, "one OpenNebula per school")

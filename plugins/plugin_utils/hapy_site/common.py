@@ -117,6 +117,11 @@ def ip_range(spec: str) -> IPRange:
     return IPRange(first, last or first)
 
 
+def ar_range(net: Mapping[str, Any]) -> IPRange:
+    """The OpenNebula address range of a network of the plan (``ar``: first address and size)."""
+    return IPRange(net["ar"]["ip"], str(IPAddress(net["ar"]["ip"]) + (net["ar"]["size"] - 1)))
+
+
 def one_name_errors(value: Any, path: str) -> Errors:
     """``[]`` when OpenNebula accepts ``value`` as an object name, else the error naming ``path``."""
     if not isinstance(value, str):
@@ -179,10 +184,16 @@ def local_domain(school: Mapping[str, Any]) -> str:
 ONE_API_PORT = 2633
 
 
-def api_url(hapy_one: Mapping[str, Any] | None, hapy_one_api_url: str | None, frontend: str) -> str:
-    """The school's OpenNebula XML-RPC API: ``hapy_one.api_url``, else ``hapy_one_api_url``, else the frontend's
-    port 2633 (the one place this is derived; ``eole.hapy.hapy_site_check`` returns it)."""
-    return str((hapy_one or {}).get("api_url") or hapy_one_api_url or f"http://{frontend}:{ONE_API_PORT}/RPC2")
+def api_url(hapy_one: Mapping[str, Any] | None, hapy_one_api_url: str | None, frontend: str,
+            hapy_ha: Mapping[str, Any] | None = None) -> str:
+    """The school's OpenNebula XML-RPC API: ``hapy_one.api_url``, else ``hapy_one_api_url``, else port 2633 of an
+    HA school's floating address (``hapy_ha.vip``, held by the zone's leader), else the frontend's (the one place
+    this is derived; ``eole.hapy.hapy_site_check`` returns it)."""
+    explicit = (hapy_one or {}).get("api_url") or hapy_one_api_url
+    if explicit:
+        return str(explicit)
+    host = str(hapy_ha["vip"]).partition("/")[0] if hapy_ha and hapy_ha.get("vip") else frontend
+    return f"http://{host}:{ONE_API_PORT}/RPC2"
 
 
 def cluster_name(school: Mapping[str, Any]) -> str:

@@ -15,9 +15,9 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     HapySiteError,
     IPAddress,
     IPNetwork,
-    IPRange,
     IPSet,
     Network,
+    ar_range,
     ip4,
     ip_range,
     is_int,
@@ -102,7 +102,7 @@ def _address_errors(ip: IPAddress, net: Network, npath: str, gateway_owner: bool
     cidr = IPNetwork(net["cidr"])
     if ip not in cidr or ip in (cidr.network, cidr.broadcast):
         return [f"{npath}.ip: {ip} is outside network '{net['name']}'; expected a host address of {net['cidr']}"]
-    ar = IPRange(net["ar"]["ip"], str(IPAddress(net["ar"]["ip"]) + (net["ar"]["size"] - 1)))
+    ar = ar_range(net)
     if ip not in ar:
         return [f"{npath}.ip: {ip} is outside the OpenNebula range of '{net['name']}'; expected an address in {ar}"]
     if gateway_owner and str(ip) == net["gateway"]:

@@ -18,9 +18,13 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     URL_RE,
     WWID_RE,
     Errors,
+    IPAddress,
+    IPNetwork,
+    IPRange,
     Network,
     Site,
     academy_settings,
+    ar_range,
     ip4,
     is_int,
     is_text,
@@ -36,7 +40,7 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import va
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.zephir import validate_deployment
 
 SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
-             "hapy_db", "hapy_academy", "hapy_deployment", "hapy_eole_addc_password")
+             "hapy_db", "hapy_academy", "hapy_deployment", "hapy_eole_addc_password", "hapy_ha")
 """The variables :func:`validate_site` reads (one school host's view of the inventory)."""
 
 MODES = ("single", "cluster")
@@ -46,6 +50,10 @@ BACKUP_MODES = ("FULL", "INCREMENT")
 BACKUP_KEYS = {"device", "label", "mountpoint", "keep_last", "keep_days", "schedule", "db_on_calendar", "vm_label",
                "mode", "datastore", "jobs"}
 SAN_KEYS = {"portal", "target_iqn", "lun_wwid", "chap_user", "chap_secret", "cluster_name", "fs_name"}
+HA_KEYS = {"vip", "interface", "servers"}
+HA_SERVER_KEYS = {"name", "address"}
+HA_MIN_SERVERS = 3
+INTERFACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # a Linux interface name (at most 15 characters)
 
 
 def validate_school(school: Any) -> Errors:
@@ -159,6 +167,102 @@ def validate_one(one: Any, db: Any) -> Errors:
     return errors
 
 
+def validate_ha(ha: Any, plan: list[Network]) -> Errors:
+    """Errors of ``hapy_ha`` (HA frontends: a Raft zone of 3 or more servers and a floating address, Hâpy's "4
+    addresses in one subnet"): the floating address with its prefix, the servers (inventory names, addresses in the
+    same subnet, all distinct), none of the addresses inside an OpenNebula range or DHCP pool of the plan."""
+    if ha is None:
+        return []
+    if not isinstance(ha, Mapping):
+        return ["hapy_ha: not a mapping; expected {vip: 10.42.1.250/24, interface: eth0, servers: [{name, address}, "
+                "...]}"]
+    errors = unknown_keys(ha, HA_KEYS, "hapy_ha")
+    vip = _interface_address(ha.get("vip"))
+    if vip is None:
+        errors.append(f"hapy_ha.vip: {ha.get('vip')!r}; expected the floating address with its prefix, like "
+                      "10.42.1.250/24 (a host address of the servers' subnet)")
+    if "interface" in ha and (not isinstance(ha["interface"], str) or not INTERFACE_RE.match(ha["interface"])):
+        errors.append(f"hapy_ha.interface: {ha['interface']!r}; expected the servers' network interface carrying "
+                      "the floating address, like eth0 (at most 15 characters)")
+    servers = ha.get("servers")
+    if not isinstance(servers, list) or len(servers) < HA_MIN_SERVERS:
+        count = len(servers) if isinstance(servers, list) else servers
+        return errors + [f"hapy_ha.servers: {count!r}; expected a list of at least {HA_MIN_SERVERS} servers "
+                         "{name, address} (Raft needs a majority of them up: 3 servers survive the loss of one)"]
+    seen: dict[str, str] = {} if vip is None else {str(vip.ip): "hapy_ha.vip"}
+    names: dict[str, int] = {}
+    for i, server in enumerate(servers):
+        path = f"hapy_ha.servers[{i}]"
+        if not isinstance(server, Mapping):
+            errors.append(f"{path}: {server!r}; expected {{name: <inventory host>, address: <IPv4 address>}}")
+            continue
+        errors += unknown_keys(server, HA_SERVER_KEYS, path)
+        name = server.get("name")
+        if not is_text(name):
+            errors.append(f"{path}.name: missing; expected the server's inventory name (a host of hapy_frontends)")
+        else:
+            errors += one_name_errors(str(name), f"{path}.name")
+            if str(name) in names:
+                errors.append(f"{path}.name: {name} already used by hapy_ha.servers[{names[str(name)]}]; expected "
+                              "one entry per server")
+            names.setdefault(str(name), i)
+        address = ip4(server.get("address"))
+        if address is None:
+            errors.append(f"{path}.address: {server.get('address')!r}; expected the server's IPv4 address")
+            continue
+        if str(address) in seen:
+            errors.append(f"{path}.address: {address} is already {seen[str(address)]}; expected 4 distinct "
+                          "addresses (the floating one and one per server)")
+        seen.setdefault(str(address), f"{path}.address")
+        if vip is not None and (address not in vip.cidr or address in (vip.network, vip.broadcast)):
+            errors.append(f"{path}.address: {address} is outside {vip.cidr}, the subnet of hapy_ha.vip; expected "
+                          "the servers and the floating address in one subnet")
+    if vip is not None:
+        errors += _ha_plan_errors(seen, plan)
+    return errors
+
+
+def _interface_address(value: Any) -> IPNetwork | None:
+    """``a.b.c.d/nn`` with room for 4 hosts, the address being one of its hosts; else None."""
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    address, _, prefix = value.partition("/")
+    if ip4(address) is None or not prefix.isdigit() or not 0 < int(prefix) <= 29:
+        return None
+    net = IPNetwork(value, version=4)
+    return None if net.ip in (net.network, net.broadcast) else net
+
+
+def _ha_plan_errors(addresses: Mapping[str, str], plan: list[Network]) -> Errors:
+    """The HA addresses must stay out of what the plan hands out on a network (OpenNebula range, DHCP pool,
+    gateway): on a /24, Hâpy's hosts take .250-.254."""
+    errors: Errors = []
+    for address, path in addresses.items():
+        ip = IPAddress(address)
+        for net in plan:
+            if ip not in IPNetwork(net["cidr"]):
+                continue
+            ar = ar_range(net)
+            pool = IPRange(net["dhcp"]["start"], net["dhcp"]["end"]) if net.get("dhcp") else None
+            taken = ("the gateway" if net.get("gateway") and ip == IPAddress(net["gateway"])
+                     else f"in the OpenNebula range {ar}" if ip in ar
+                     else f"in the DHCP pool {pool}" if pool is not None and ip in pool else None)
+            if taken:
+                errors.append(f"{path}: {address} is {taken} of network '{net['name']}'; expected an address the "
+                              "plan does not hand out (e.g. .250-.254 of a /24)")
+    return errors
+
+
+def ha_warnings(ha: Any) -> list[str]:
+    """Advice on a valid ``hapy_ha``: an even number of servers tolerates no more failures than one fewer."""
+    servers = ha.get("servers") if isinstance(ha, Mapping) else None
+    if isinstance(servers, list) and len(servers) >= HA_MIN_SERVERS and len(servers) % 2 == 0:
+        n = len(servers)
+        return [f"hapy_ha.servers: {n} servers survive the loss of {(n - 1) // 2}, as {n - 1} would; an odd count "
+                "is advised (Raft needs a majority up)"]
+    return []
+
+
 def _uai_letter_errors(uai: str, academy: Mapping[str, Any] | None) -> Errors:
     """The UAI's check letter, unless ``hapy_academy.uai_check_letter`` is false (fictional example UAIs)."""
     if not academy_settings(academy)["uai_check_letter"]:
@@ -196,4 +300,5 @@ def validate_site(site: Site) -> Errors:
     if isinstance(site.get("hapy_school"), Mapping) and isinstance(site.get("hapy_academy") or {}, Mapping):
         errors += validate_deployment(site.get("hapy_deployment"), site.get("hapy_academy"), site["hapy_school"])
     errors += addc_password_errors(site.get("hapy_eole_addc_password"), "hapy_eole_addc_password")
+    errors += validate_ha(site.get("hapy_ha"), plan)
     return errors
