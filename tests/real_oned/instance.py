@@ -189,6 +189,7 @@ class OnedInstance:
             for action, text in NODE_VMM_SCRIPTS.items():
                 (scripts / action).write_text(text)
                 (scripts / action).chmod(0o755)
+        self._isolate_dummy_monitoring()
         for relative, text in self.programs.items():
             (self.root / relative).write_text(text)
             (self.root / relative).chmod(0o755)
@@ -215,6 +216,23 @@ class OnedInstance:
             if (prefix / name).exists():
                 (self.root / name).symlink_to(prefix / name)
         self._lay_out_release()
+
+    def _isolate_dummy_monitoring(self) -> None:
+        """The dummy probes keep their monitord client's pid in ``/tmp/one-monitord-<host id>.pid`` and their
+        shepherd kills every ``monitord-client.rb <x> <host id> <host name>`` but that pid: on a real frontend each
+        host is its own machine, here two oneds side by side (scripts/test.sh runs a lane per version) whose hosts
+        share an id and a name killed each other's client, and a host went to ERROR (CI of stop 19). Each instance's
+        copy keeps the pid file in its own var/ and matches only its own client."""
+        im = self.root / "var" / "remotes" / "im"
+        client = im / "dummy.d" / "monitord-client.rb"
+        for script in (im / "dummy.d" / "monitord-client_control.sh",
+                       im / "dummy-probes.d" / "host" / "beacon" / "monitord-client-shepherd_local.sh"):
+            if not script.exists():
+                continue
+            text = _sub(script.read_text(), r"/tmp/one-monitord-", f"{self.root}/var/one-monitord-", script)
+            if "shepherd" in script.name:
+                text = _sub(text, r'grep "/monitord-client\.rb ', f'grep "{client} ', script)
+            script.write_text(text)
 
     def write_config(self) -> None:
         """oned.conf and monitord.conf: the given texts as they are, else the stock files adapted for loopback."""
