@@ -13,8 +13,10 @@ description:
   - Runs on the controller (action plugin), changes nothing, needs no connection to the host.
   - Validates C(hapy_school), C(hapy_mode), C(hapy_networks) and C(hapy_academy.networks), the computed network plan
     (VLAN ids, overlapping subnets, gateways, OpenNebula ranges, DHCP pools), C(hapy_guests) (profiles, sizes, NICs
-    on known networks, addresses inside their network and range, outside reserved addresses, unique), C(hapy_backup),
-    C(hapy_san) (required in cluster mode), C(hapy_one) and C(hapy_db).
+    on known networks, addresses inside their network and range, outside reserved addresses, unique; each EOLE guest's
+    release ships its profile, an Amon's ERA model is one of its release's or the site's), the generator's settings
+    of C(hapy_school) and C(hapy_academy) (C(eole_release), C(era_models), C(admin_networks), C(proxy)...),
+    C(hapy_backup), C(hapy_san) (required in cluster mode), C(hapy_one) and C(hapy_db).
   - Fails with every error at once, one per line, each naming the field path and the expected form.
   - The same checks are available as the filter P(eole.hapy.hapy_validate_site#filter).
 options:
