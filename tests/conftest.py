@@ -22,8 +22,42 @@ ONEADMIN = ("oneadmin", "opennebula")
 RESTART_REASONS = pytest.StashKey[dict]()  # version -> why the shared real oned had to be started afresh
 
 
+#: The lanes scripts/test.sh runs side by side (``--lane``): one per real oned version, and ``main`` for the rest.
+LANES = ("main", *(endpoints.version_of(p) for p in endpoints.ALL if p != endpoints.STANDIN))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--lane", choices=LANES, default=None,
+                     help="run only the tests of one lane: a real oned version (the tests parametrised with it, or "
+                          "marked lane(version)), or main (every other test)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "standin_only(reason): runs on the stand-in endpoint alone (says why)")
+    config.addinivalue_line("markers", "lane(name): the lane of a test that is not parametrised with one real oned "
+                                       "version but needs one (e.g. lane('7.0.2')); see --lane")
+
+
+def lane_of(item) -> str:
+    """The lane of a test: its ``lane`` marker, else the real oned version it is parametrised with, else main."""
+    marker = item.get_closest_marker("lane")
+    if marker is not None:
+        return str(marker.args[0])
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for value in params.values():
+        if isinstance(value, str) and value in endpoints.ALL and value != endpoints.STANDIN:
+            return endpoints.version_of(value)
+    return "main"
+
+
+def pytest_collection_modifyitems(config, items):
+    lane = config.getoption("--lane")
+    if lane is None:
+        return
+    deselected = [item for item in items if lane_of(item) != lane]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if lane_of(item) == lane]
 
 
 @pytest.fixture(scope="session")

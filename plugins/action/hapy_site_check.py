@@ -7,13 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.plugins.action import ActionBase
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import api_url, cluster_name
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import resolve_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import network_plan
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import SITE_VARS, validate_site
 
 
 class ActionModule(ActionBase):
-    """Fails with every validation error of the site; on success returns the plan and the resolved guests."""
+    """Fails with every validation error of the site; on success returns the derived site facts (computed here only):
+    the plan, the resolved guests, the API URL and the cluster name."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -34,6 +36,10 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=f"{len(errors)} error(s) in the site inventory:\n" + "\n".join(errors))
             return result
         plan = network_plan(site["hapy_school"], site.get("hapy_networks"), site.get("hapy_academy"))
+        frontend = self._templar.template(task_vars.get("ansible_host", task_vars.get("inventory_hostname", "")))
         result.update(msg="site inventory is valid", plan=plan,
-                      guests=resolve_guests(site.get("hapy_guests") or [], plan))
+                      guests=resolve_guests(site.get("hapy_guests") or [], plan),
+                      api_url=api_url(site.get("hapy_one"), self._templar.template(task_vars.get("hapy_one_api_url")),
+                                      frontend),
+                      cluster=cluster_name(site["hapy_school"]))
         return result

@@ -45,7 +45,7 @@ def _site_vars(host_vars: Mapping[str, Any]) -> dict[str, Any]:
 
 def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
     """What the academy-wide checks read of a school (not its hapy_one password, hapy_db, hapy_san or guests; its
-    guests' root password as a digest)."""
+    guests' root and AD administrator passwords as digests)."""
     view = {key: _plain(host_vars[key]) for key in ("hapy_school", "hapy_networks", "hapy_academy")
             if key in host_vars}
     try:  # a URL that does not resolve for a school outside the run (a variable it lacks) is not compared
@@ -54,12 +54,13 @@ def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
             view["hapy_one"] = {"api_url": str(_plain(one["api_url"]))}
     except Exception:  # Ansible raises several undefined-variable errors; the school's own check reports them
         pass
-    try:  # compared as a digest only: the check must tell that two schools share a password, never which
-        password = host_vars.get("hapy_eole_root_password")
-        if password:
-            view["root_password_digest"] = hashlib.sha256(str(_plain(password)).encode("utf-8")).hexdigest()
-    except Exception:  # an undefined vault variable: the school's own run reports it
-        pass
+    for key, variable, _ in academy.PASSWORD_DIGESTS:
+        try:  # compared as a digest only: the check must tell that two schools share a password, never which
+            password = host_vars.get(variable)
+            if password:
+                view[key] = hashlib.sha256(str(_plain(password)).encode("utf-8")).hexdigest()
+        except Exception:  # an undefined vault variable: the school's own run reports it
+            pass
     return view
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.eole.hapy.plugins.module_utils import one_template
 from ansible_collections.eole.hapy.plugins.module_utils.one_client import (
     CONNECTION_ARGSPEC,
@@ -110,23 +111,37 @@ class OneObjectModule:
     poll_interval: float = 0.5
     mutually_exclusive: list = []
     required_if: list = []
+    #: whether the module also takes ``objects``: several objects of its kind converged in one run (one pool read
+    #: per kind for all of them), each declared with the options of one object
+    batchable: bool = False
 
     def __init__(self) -> None:
-        spec = {
+        #: the options of one object (everything but the connection)
+        self.object_spec: dict[str, Any] = {
             self.key_option: {"type": "str", "required": True},
             "state": {"type": "str", "default": self.default_state, "choices": list(self.states)},
         }
         if self.ownable:
-            spec.update(copy.deepcopy(OWNERSHIP_ARGSPEC))
-        spec.update(copy.deepcopy(self.argument_spec))
+            self.object_spec.update(copy.deepcopy(OWNERSHIP_ARGSPEC))
+        self.object_spec.update(copy.deepcopy(self.argument_spec))
+        spec = copy.deepcopy(self.object_spec)
+        batch: dict[str, Any] = {}
+        if self.batchable:
+            spec[self.key_option]["required"] = False
+            spec["objects"] = {"type": "list", "elements": "dict", "options": _item_spec(self.object_spec)}
+            batch = {"required_one_of": [[self.key_option, "objects"]],
+                     "mutually_exclusive": [[self.key_option, "objects"]]}
         spec.update(copy.deepcopy(CONNECTION_ARGSPEC))
         self.module = AnsibleModule(
             argument_spec=spec,
             supports_check_mode=True,
-            mutually_exclusive=self.mutually_exclusive,
+            mutually_exclusive=self.mutually_exclusive + batch.get("mutually_exclusive", []),
             required_if=self.required_if,
+            required_one_of=batch.get("required_one_of"),
         )
-        self.params = self.module.params
+        #: the options of the object being converged: the module's parameters, or (``objects``) one object's
+        #: options over the shared ones; set by :meth:`select` only
+        self.params: dict[str, Any] = self.module.params
         #: name of the object being converged (the key option, or one instance of a counted set)
         self.name: str = self.params[self.key_option]
         self.client: OneClient | None = None
@@ -209,6 +224,24 @@ class OneObjectModule:
             raise OneError(f"several {kind.label}s are named '{name}' (ids {ids}); names must be unique to be managed")
         return matches[0] if matches else None
 
+    def remember(self, obj: Any) -> None:
+        """Keep this kind's cached pool true after a write: ``obj`` (as just read) replaces its cached copy."""
+        self._cache_put(int(obj.ID), obj)
+        if getattr(obj, "NAME", None) is not None:  # ACL rules have none
+            self._id_cache[(self.kind.api, obj.NAME)] = int(obj.ID)
+
+    def forget(self, obj: Any) -> None:
+        """Drop a deleted object from this kind's cached pool and ids (a later lookup finds it gone)."""
+        self._cache_put(int(obj.ID), None)
+        self._id_cache = {key: value for key, value in self._id_cache.items()
+                          if not (key[0] == self.kind.api and value == int(obj.ID))}
+
+    def _cache_put(self, object_id: int, obj: Any | None) -> None:
+        items = self._pool_cache.get(self.kind.api)
+        if items is not None:
+            self._pool_cache[self.kind.api] = [o for o in items if int(o.ID) != object_id] + \
+                ([obj] if obj is not None else [])
+
     def id_of(self, api: str, name: str | int, field: str) -> int:
         """Id of a related object given by name (or id); a clear error naming ``field`` when it does not exist."""
         kind = KINDS[api]
@@ -290,6 +323,14 @@ class OneObjectModule:
             raise OneError(f"permissions: {perms!r} is not a permission mode; expected three octal digits "
                            f"(owner, group, others; USE=4, MANAGE=2, ADMIN=1), e.g. '640'")
 
+    def clusters_view(self, obj: Any, declared: list[str]) -> list[str]:
+        """The clusters of an object (``CLUSTERS``) as declared: ids when every declared one is an id (nothing to
+        read), else names (one read of the cluster pool)."""
+        ids = id_list(obj.CLUSTERS)
+        if declared and all(str(name).isdigit() for name in declared):
+            return sorted(str(i) for i in ids)
+        return self.names_of("cluster", ids)
+
     def sync_clusters(self, member: str, object_id: int, current_ids: list[int], names: list[str]) -> None:
         """Make the object (a ``vnet``, ``datastore`` or ``host``) belong to exactly the named clusters."""
         sync_ids(current_ids, self.ids_of("cluster", names, "clusters"),
@@ -307,10 +348,10 @@ class OneObjectModule:
 
     # ----------------------------------------------------------------- the declarative run
     def run(self) -> None:
+        if self.batchable and self.module.params.get("objects") is not None:
+            self.run_objects()
         try:
-            self._validate_ownership()
-            self._validate_declared_values()
-            self.validate()
+            self.check_input()
             self.client = OneClient(Credentials.resolve(self.params))
             result = self._converge()
         except OneError as exc:
@@ -319,6 +360,112 @@ class OneObjectModule:
             self.module.fail_json(msg=str(exc), error_kind="input", api_calls=self._call_counts())
         result["api_calls"] = self._call_counts()
         self.module.exit_json(**result)
+
+    def check_input(self) -> None:
+        """Every check of the selected object's options that needs no API call (raises naming the field)."""
+        self._validate_ownership()
+        self._validate_declared_values()
+        self.validate()
+
+    def select(self, params: dict[str, Any]) -> None:
+        """Make ``params`` (one object's options) the object being converged."""
+        self.params = params
+        self.name = params[self.key_option]
+
+    def object_params(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """One entry of ``objects`` over the shared options, checked against the options of one object."""
+        declared = {k: v for source in (self.module.params, item) for k, v in source.items()
+                    if k in self.object_spec and v is not None}  # what is not given is left to the defaults
+        checked = ArgumentSpecValidator(self.object_spec, mutually_exclusive=self.mutually_exclusive,
+                                        required_if=self.required_if).validate(declared)
+        if checked.error_messages:
+            raise OneError("; ".join(checked.error_messages), kind="input")
+        connection = {k: v for k, v in self.module.params.items() if k in CONNECTION_ARGSPEC}
+        return {**checked.validated_parameters, **connection}
+
+    def run_objects(self) -> None:
+        """Converge every object of ``objects`` in their order in one process, then exit with a result per object.
+
+        Every object's input is checked first: one bad object fails the task, naming it, before any call. Then
+        each object is converged as a task of its own would be (check mode, diff, facts, calls); an object that
+        fails is reported, naming it, and the next ones are still converged (as the items of a loop were), except
+        after a connection or authentication failure, when the rest are reported as not attempted.
+        """
+        declared: list[dict[str, Any]] = []
+        errors: list[str] = []
+        names: dict[str, int] = {}
+        for index, item in enumerate(self.module.params["objects"]):
+            where = f"objects[{index}]" + (f" ({item.get(self.key_option)})" if item.get(self.key_option) else "")
+            try:
+                params = self.object_params(item)
+                self.select(params)
+                self.check_input()
+            except (OneError, one_template.TemplateError) as exc:
+                errors.append(f"{where}: {exc}")
+                continue
+            if params[self.key_option] in names:
+                errors.append(f"{where}: {self.kind.label} '{self.name}' is declared twice (also objects"
+                              f"[{names[self.name]}]); declare each object once")
+            names.setdefault(self.name, index)
+            declared.append(params)
+        if errors:
+            self.module.fail_json(msg=f"{len(errors)} of the {len(self.module.params['objects'])} declared "
+                                      f"{self.kind.label}s are wrong, nothing was changed: {' | '.join(errors)}",
+                                  error_kind="input", errors=errors, api_calls=self._call_counts())
+        try:
+            self.client = OneClient(Credentials.resolve(self.module.params))
+            for index, params in enumerate(declared):  # what they name exists, before any write
+                self.select(params)
+                try:
+                    if params["state"] != "absent":
+                        self.declared_views()
+                except (OneError, one_template.TemplateError) as exc:
+                    if getattr(exc, "kind", "input") in ("connection", "authentication"):
+                        raise
+                    errors.append(f"objects[{index}] ({self.name}): {exc}")
+        except OneError as exc:
+            self.module.fail_json(msg=str(exc), error_kind=exc.kind, api_calls=self._call_counts())
+        if errors:
+            self.module.fail_json(msg=f"{len(errors)} of the {len(declared)} declared {self.kind.label}s name "
+                                      f"objects that do not exist, nothing was changed: {' | '.join(errors)}",
+                                  error_kind="input", errors=errors, api_calls=self._call_counts())
+        results: list[dict[str, Any]] = []
+        stopped: dict[str, Any] | None = None  # the failure after which no call can succeed
+        for params in declared:
+            if stopped is not None:
+                results.append({"name": params[self.key_option], "changed": False, "not_attempted": True})
+                continue
+            results.append(self._converge_declared(params))
+            if results[-1].get("error_kind") in ("connection", "authentication"):
+                stopped = results[-1]
+        outcome: dict[str, Any] = {"changed": any(r.get("changed") for r in results), "objects": results,
+                                   "api_calls": self._call_counts()}
+        diffs = [{**r["diff"], "before_header": f"{self.kind.label} {r['name']}",
+                  "after_header": f"{self.kind.label} {r['name']}"} for r in results if "diff" in r]
+        if diffs:
+            outcome["diff"] = diffs
+        failed = [r for r in results if r.get("failed")]
+        if failed:
+            skipped = sum(1 for r in results if r.get("not_attempted"))
+            tail = f" ({skipped} not attempted after: {stopped['msg']})" if stopped and skipped else ""
+            self.module.fail_json(msg=f"{len(failed)} of {len(results)} {self.kind.label}s failed: "
+                                      f"{' | '.join(r['msg'] for r in failed)}{tail}", **outcome)
+        self.module.exit_json(**outcome)
+
+    def _converge_declared(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One object of ``objects``: its result with its own API calls, or its failure naming it."""
+        assert self.client is not None
+        self.select(params)
+        result: dict[str, Any] = {"name": self.name}
+        total, writes = sum(self.client.calls.values()), self.client.writes
+        try:
+            result.update(self._converge())
+        except (OneError, one_template.TemplateError) as exc:
+            kind = getattr(exc, "kind", "input")
+            result.update(failed=True, error_kind=kind, msg=f"{self.kind.label} '{self.name}': {exc}")
+            result["changed"] = self.client.writes > writes  # what it did before failing
+        result["api_calls"] = {"total": sum(self.client.calls.values()) - total, "writes": self.client.writes - writes}
+        return result
 
     def _call_counts(self) -> dict[str, int]:
         if self.client is None:
@@ -338,13 +485,10 @@ class OneObjectModule:
             before = self.facts(obj)
             if not self.module.check_mode:
                 self.delete(obj)
+                self.forget(obj)
             return {"changed": True, self.fact_name: {}, "diff": {"before": before, "after": {}}}
 
-        own = self._ownership_desired()
-        desired = self.desired()
-        self._resolve_references(desired)
-        if own:
-            self._resolve_references(own, {"owner": "user", "group": "group"})
+        desired, own = self.declared_views()
         if obj is None:
             after = {"name": name, **desired, **own}
             if self.module.check_mode:
@@ -357,6 +501,7 @@ class OneObjectModule:
                 if todo:
                     self._apply_ownership(new_id, todo)
                     obj = self.info(new_id)
+            self.remember(obj)
             return {"changed": True, self.fact_name: self.facts(obj), "diff": {"before": {}, "after": after}}
 
         desired = {**desired, **own}
@@ -390,7 +535,19 @@ class OneObjectModule:
         if changes:
             self.apply(obj, changes, desired)
         self._apply_ownership(int(obj.ID), own_changes)
-        return {**result, self.fact_name: self.facts(self.info(int(obj.ID)))}
+        obj = self.info(int(obj.ID))
+        self.remember(obj)
+        return {**result, self.fact_name: self.facts(obj)}
+
+    def declared_views(self) -> tuple[View, View]:
+        """The desired view and the declared ownership, every object they name resolved (fails naming the field
+        before any write)."""
+        own = self._ownership_desired()
+        desired = self.desired()
+        self._resolve_references(desired)
+        if own:
+            self._resolve_references(own, {"owner": "user", "group": "group"})
+        return desired, own
 
     def _resolve_references(self, desired: View, references: dict[str, str] | None = None) -> None:
         """Fail, naming the field, when a declared related object does not exist (before any write)."""
@@ -406,6 +563,13 @@ class OneObjectModule:
             changed = one_template.differences(desired, current)
             return {k: current.get(k) for k in changed}, changed
         return current, desired
+
+
+def _item_spec(object_spec: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The options of one entry of ``objects`` as AnsibleModule sees them: any value (each entry is checked, naming
+    it, against the options of one object), secrets still masked, no default (the shared options fill them)."""
+    return {name: {"type": "raw", "no_log": bool(option.get("no_log")), "aliases": list(option.get("aliases", []))}
+            for name, option in object_spec.items()}
 
 
 def update_template(module: OneObjectModule, object_id: int, attributes: Mapping[str, Any]) -> None:

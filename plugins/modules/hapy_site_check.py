@@ -19,6 +19,8 @@ description:
     C(hapy_backup), C(hapy_san) (required in cluster mode), C(hapy_one) and C(hapy_db).
   - Fails with every error at once, one per line, each naming the field path and the expected form.
   - The same checks are available as the filter P(eole.hapy.hapy_validate_site#filter).
+  - Registered as C(hapy_site) (as C(playbooks/site.yml) does), its result is where the cloud-level roles read the
+    site facts derived from the inventory (plan, guests, API URL, cluster), computed once per run.
 options:
   site:
     description:
@@ -59,4 +61,16 @@ guests:
   returned: success
   type: list
   elements: dict
+api_url:
+  description:
+    - The school's OpenNebula XML-RPC API, C(hapy_one.api_url), else C(hapy_one_api_url), else port 2633 of the
+      host's C(ansible_host).
+  returned: success
+  type: str
+  sample: http://10.1.1.250:2633/RPC2
+cluster:
+  description: The school's OpenNebula cluster, C(hapy-<uai>).
+  returned: success
+  type: str
+  sample: hapy-9740001a
 """

@@ -21,7 +21,6 @@ options:
   name:
     description: Name of the cluster.
     type: str
-    required: true
   state:
     description:
       - C(present) creates or updates the cluster, C(absent) deletes it.
@@ -47,6 +46,7 @@ options:
         attributes are compared and merged.
     type: dict
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
 notes:
   - Runs on the host that reaches the OpenNebula XML-RPC endpoint (usually the controller); needs C(pyone).
@@ -142,6 +142,7 @@ class ClusterModule(OneObjectModule):
     kind = KINDS["cluster"]
     references = {option: api for option, (_, api, _) in MEMBERSHIPS.items()}
     fact_name = "cluster"
+    batchable = True
     argument_spec = {
         "hosts": {"type": "list", "elements": "str"},
         "vnets": {"type": "list", "elements": "str"},

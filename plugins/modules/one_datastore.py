@@ -25,7 +25,6 @@ options:
   name:
     description: Name of the datastore. Hâpy's names are C(system-default), C(images-disques) and C(iso-images).
     type: str
-    required: true
   state:
     description:
       - C(present) creates or updates the datastore, C(absent) deletes it.
@@ -52,10 +51,13 @@ options:
         C(BRIDGE_LIST), C(DESCRIPTION). Declared attributes only are compared and merged.
     type: dict
   clusters:
-    description: Names (or ids) of the clusters the datastore must belong to, exactly. Omit to leave membership alone.
+    description:
+      - Names (or ids) of the clusters the datastore must belong to, exactly. Omit to leave membership alone.
+      - Declared by ids, they are compared as ids, without reading the cluster pool.
     type: list
     elements: str
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
 notes:
   - Runs on the host that reaches the OpenNebula XML-RPC endpoint (usually the controller); needs C(pyone).
@@ -136,7 +138,7 @@ datastore:
       elements: int
       sample: [100]
     clusters:
-      description: Names of the clusters (when O(clusters) is declared).
+      description: The clusters (when O(clusters) is declared), as declared (ids when declared by ids).
       type: list
       elements: str
       sample: [hapy-9740002b]
@@ -178,6 +180,7 @@ class DatastoreModule(OneObjectModule):
     kind = KINDS["datastore"]
     references = {"clusters": "cluster"}
     fact_name = "datastore"
+    batchable = True
     immutable = ("type",)
     argument_spec = {
         "type": {"type": "str", "choices": list(DATASTORE_TYPES)},
@@ -205,14 +208,14 @@ class DatastoreModule(OneObjectModule):
             if p[option] is not None:
                 view[option] = p[option]
         if p["clusters"] is not None:
-            view["clusters"] = sorted(p["clusters"])
+            view["clusters"] = sorted(str(c) for c in p["clusters"])
         return view
 
     def current(self, obj: Any) -> dict[str, Any]:
         kind = next((name for name, (_, code) in DATASTORE_TYPES.items() if code == int(obj.TYPE)), str(obj.TYPE))
         view = {"type": kind, "ds_mad": obj.DS_MAD, "tm_mad": obj.TM_MAD, "template": template_with_fields(obj, ())}
         if self.params["clusters"] is not None:
-            view["clusters"] = self.names_of("cluster", id_list(obj.CLUSTERS))
+            view["clusters"] = self.clusters_view(obj, self.params["clusters"])
         return view
 
     def facts(self, obj: Any) -> dict[str, Any]:

@@ -22,7 +22,6 @@ options:
   name:
     description: Host name as the frontend reaches it over SSH (usually the node's FQDN or address).
     type: str
-    required: true
   state:
     description: C(present) registers or updates the host, C(absent) deletes it.
     type: str
@@ -57,6 +56,7 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
 notes:
   - Runs on the host that reaches the OpenNebula XML-RPC endpoint (usually the controller); needs C(pyone).
@@ -160,6 +160,7 @@ class HostModule(OneObjectModule):
     kind = KINDS["host"]
     references = {"cluster": "cluster"}
     fact_name = "host"
+    batchable = True
     immutable = ("im_mad", "vm_mad")
     argument_spec = {
         "im_mad": {"type": "str", "default": "kvm"},
@@ -184,14 +185,10 @@ class HostModule(OneObjectModule):
             "im_mad": obj.IM_MAD,
             "vm_mad": obj.VM_MAD,
             "status": host_status(int(obj.STATE)),
-            "cluster": obj.CLUSTER,
+            # as declared: its id when declared by id (nothing to read), else its name
+            "cluster": str(obj.CLUSTER_ID) if str(self.params["cluster"] or "").isdigit() else obj.CLUSTER,
             "template": template_with_fields(obj, ()),
         }
-
-    def same(self, key: str, desired: Any, current: Any) -> bool:
-        if key == "cluster" and desired.isdigit():
-            return self.id_of("cluster", desired, "cluster") == self.id_of("cluster", current, "cluster")
-        return super().same(key, desired, current)
 
     def facts(self, obj: Any) -> dict[str, Any]:
         current = self.current(obj)

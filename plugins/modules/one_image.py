@@ -27,7 +27,6 @@ options:
   name:
     description: Name of the image (unique for its owner).
     type: str
-    required: true
   state:
     description: C(present) registers or updates the image, C(absent) deletes it.
     type: str
@@ -82,6 +81,7 @@ options:
     type: int
     default: 600
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
   - eole.hapy.one_ownership
 notes:
@@ -247,6 +247,7 @@ USABLE = (1, 2, 8)  # READY, USED, USED_PERS
 class ImageModule(OneObjectModule):
     kind = KINDS["image"]
     fact_name = "image"
+    batchable = True
     ownable = True
     immutable = ("datastore",)
     create_only = ("path", "size")

@@ -26,7 +26,6 @@ options:
   name:
     description: Name of the template (unique for its owner).
     type: str
-    required: true
   state:
     description: C(present) creates or updates the template, C(absent) deletes it (VMs made from it are not touched).
     type: str
@@ -47,6 +46,7 @@ options:
         (C(YES)/C(NO)), dicts for vector attributes, lists for repeated ones.
     type: dict
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
   - eole.hapy.one_vmspec
   - eole.hapy.one_ownership
@@ -170,6 +170,7 @@ from ansible_collections.eole.hapy.plugins.module_utils.one_vmspec import (
 class TemplateModule(OneObjectModule):
     kind = KINDS["template"]
     fact_name = "template"
+    batchable = True
     ownable = True
     argument_spec = {
         **VM_SPEC_ARGSPEC,

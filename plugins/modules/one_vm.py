@@ -17,9 +17,10 @@ description:
   - The VM is then brought to the declared O(state) with OpenNebula's actions, C(running) (C(release) or C(resume)),
     C(poweroff) (C(poweroff), or C(poweroff-hard) with O(hard)), C(undeployed) (C(undeploy)) and C(absent)
     (C(terminate) or C(terminate-hard)). C(present) only makes sure the VM exists, in any state.
-  - On an existing VM only user-template attributes (O(attributes), O(labels)) can change (C(one.vm.update)). A
-    different O(template), CPU, memory, disk, NIC, context or firmware declaration is reported as a warning and in
-    RV(not_applied), never applied to a running VM.
+  - On an existing VM only user-template attributes (O(attributes), O(labels)), O(backup_config) and, with
+    O(apply_context), the context can change. A different O(template), CPU, memory, disk, NIC, context (without
+    O(apply_context)) or firmware declaration is reported as a warning and in RV(not_applied), never applied to a
+    running VM.
   - With O(exact_count), the module manages that many identical VMs named C(<name>-1) ... C(<name>-N); VMs named
     C(<name>-<index>) with a higher index are terminated.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
@@ -31,7 +32,6 @@ options:
       - Name of the VM; with O(exact_count), the prefix of the VMs' names (C(<name>-<index>), from 1).
       - OpenNebula does not require VM names to be unique; this module does, and fails when two live VMs share one.
     type: str
-    required: true
   state:
     description:
       - C(present) creates the VM if missing and leaves its run state alone; C(running), C(poweroff) and
@@ -63,10 +63,45 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  apply_context:
+    description:
+      - Also set O(context) on an existing VM with C(one.vm.updateconf), the VM's other configuration sent back
+        unchanged. The declared keys that differ are set, none is removed (with O(secret_context_state=absent) the
+        secret keys are removed in the same call). The guest reads its new context at its next boot.
+      - Without it, a different O(context) on an existing VM is a warning and in RV(not_applied).
+      - Values holding a C($) variable (such as C($VMID)) are only used at creation.
+    type: bool
+    default: false
   labels:
     description: Labels of the VM (the C(LABELS) user attribute Sunstone filters on), compared as a set.
     type: list
     elements: str
+  backup_config:
+    description:
+      - The VM's backup configuration (C(BACKUP_CONFIG)), used by its backups and the backup jobs that include it
+        (OpenNebula 6.6 and later). Only the declared keys are compared; a change is applied with
+        C(one.vm.updateconf) in merge mode (the VM's other configuration is left as it is), in any state but
+        C(DONE), C(SUSPENDED) and C(STOPPED).
+    type: dict
+    suboptions:
+      mode:
+        description: C(FULL) or C(INCREMENT) backups (C(MODE)).
+        type: str
+        choices: [FULL, INCREMENT]
+      keep_last:
+        description: Number of backups kept (C(KEEP_LAST)), at least 1.
+        type: int
+      fs_freeze:
+        description: How a running VM's filesystems are frozen during a backup (C(FS_FREEZE)).
+        type: str
+        choices: [NONE, AGENT, SUSPEND]
+      backup_volatile:
+        description: Whether volatile disks are backed up too (C(BACKUP_VOLATILE)).
+        type: bool
+      increment_mode:
+        description: How incremental backups of qcow2 disks track changes (C(INCREMENT_MODE)).
+        type: str
+        choices: [CBT, SNAPSHOT]
   hold:
     description:
       - Create the VM on hold (the scheduler does not deploy it) with O(state=present); a later run with
@@ -95,6 +130,7 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
   - eole.hapy.one_vmspec
   - eole.hapy.one_ownership
@@ -218,6 +254,10 @@ vm:
       type: list
       elements: str
       sample: ["9740001A", hapy]
+    backup_config:
+      description: The VM's C(BACKUP_CONFIG) (C(MODE), C(KEEP_LAST), C(FS_FREEZE), C(BACKUP_VOLATILE), ...).
+      type: dict
+      sample: {MODE: FULL, KEEP_LAST: "7", FS_FREEZE: NONE, BACKUP_VOLATILE: "NO", INCREMENT_MODE: CBT}
     owner:
       description: Owner of the VM (user name).
       type: str
@@ -321,6 +361,9 @@ NEXT_ACTION = {
                    "suspended": "resume"},
 }
 HARD_ACTIONS = ("poweroff", "undeploy", "terminate")
+#: backup_config suboptions -> BACKUP_CONFIG keys
+BACKUP_CONFIG_KEYS = {"mode": "MODE", "keep_last": "KEEP_LAST", "fs_freeze": "FS_FREEZE",
+                      "backup_volatile": "BACKUP_VOLATILE", "increment_mode": "INCREMENT_MODE"}
 #: Declared keys that only matter when the VM is created.
 #: The vectors one.vm.updateconf sets (src/vm/VirtualMachine.cc updateconf, 6.10 and 7.0), CONTEXT aside.
 UPDATECONF_VECTORS = ("OS", "FEATURES", "INPUT", "GRAPHICS", "VIDEO", "RAW", "CPU_MODEL")
@@ -366,9 +409,9 @@ def vm_failure(vm: Any) -> str | None:
 class VmModule(OneObjectModule):
     kind = KINDS["vm"]
     fact_name = "vm"
+    batchable = True
     ownable = True
     states = ("present", "running", "poweroff", "undeployed", "absent")
-    create_only = CREATE_ONLY
     argument_spec = {
         **VM_SPEC_ARGSPEC,
         "template": {"type": "str"},
@@ -376,12 +419,25 @@ class VmModule(OneObjectModule):
         "labels": {"type": "list", "elements": "str"},
         "secret_context": {"type": "dict", "no_log": True},
         "secret_context_state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "apply_context": {"type": "bool", "default": False},
+        "backup_config": {"type": "dict", "options": {
+            "mode": {"type": "str", "choices": ["FULL", "INCREMENT"]},
+            "keep_last": {"type": "int"},
+            "fs_freeze": {"type": "str", "choices": ["NONE", "AGENT", "SUSPEND"]},
+            "backup_volatile": {"type": "bool"},
+            "increment_mode": {"type": "str", "choices": ["CBT", "SNAPSHOT"]},
+        }},
         "hold": {"type": "bool", "default": False},
         "hard": {"type": "bool", "default": False},
         "exact_count": {"type": "int", "aliases": ["count"]},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 300},
     }
+
+    @property
+    def create_only(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The declared keys only used at creation; ``context`` is not one of them with ``apply_context``."""
+        return tuple(key for key in CREATE_ONLY if key != "context" or not self.params["apply_context"])
 
     # ------------------------------------------------------------------ input
     def validate(self) -> None:
@@ -393,6 +449,9 @@ class VmModule(OneObjectModule):
         if p["hold"] and p["state"] in ("running", "poweroff", "undeployed"):
             raise OneError(f"hold: a VM created on hold is not deployed, so it cannot be {p['state']}; use "
                            f"state: present with hold, then state: {p['state']} to release it")
+        if (p["backup_config"] or {}).get("keep_last") is not None and p["backup_config"]["keep_last"] < 1:
+            raise OneError(f"backup_config.keep_last: {p['backup_config']['keep_last']} must be at least 1",
+                           kind="input")
         if p["state"] != "absent":
             validate_vm_spec(p)
             one_template.normalize(p["attributes"], "attributes")
@@ -429,6 +488,8 @@ class VmModule(OneObjectModule):
             view["attributes"] = one_template.normalize(p["attributes"], "attributes")
         if p["labels"] is not None:
             view["labels"] = labels_of(p["labels"])
+        if backup_config_of(p["backup_config"]):
+            view["backup_config"] = backup_config_of(p["backup_config"])
         if p["template"] is not None:
             view["template"] = p["template"]
         if p["secret_context"] and p["secret_context_state"] == "absent":
@@ -438,6 +499,8 @@ class VmModule(OneObjectModule):
                             ("graphics", "GRAPHICS"), ("os", "OS"), ("features", "FEATURES"), ("inputs", "INPUT")):
             if key in spec:
                 view[option] = spec[key]
+        if "context" in view:  # a $VARIABLE is resolved by oned at creation: never compared, never set again
+            view["context"] = {k: v for k, v in view["context"].items() if "$" not in str(v)}
         if "NIC" in spec:
             view["nics"] = [self.ref_name(nic, "NETWORK", "vn") for nic in as_list(spec["NIC"])]
         if "DISK" in spec:
@@ -460,6 +523,7 @@ class VmModule(OneObjectModule):
             "state": heading if phase == "transient" and heading == self.params["state"] else phase,
             "attributes": user,
             "labels": labels_of(user.get("LABELS")),
+            "backup_config": current_backup_config(obj),
             "cpu": template.get("CPU"), "vcpu": template.get("VCPU"), "memory": template.get("MEMORY"),
             "context": {k: v for k, v in (template.get("CONTEXT") or {}).items() if "$" not in str(v)},
             "graphics": template.get("GRAPHICS"), "os": template.get("OS"), "features": template.get("FEATURES"),
@@ -483,9 +547,11 @@ class VmModule(OneObjectModule):
         if key == "state":
             return desired == "present" or desired == current
         if key == "context":
-            return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items() if "$" not in v)
+            return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items())
         if key in ("nics", "disks"):
             return desired == current
+        if key == "backup_config":
+            return all(one_template.same_value(v, (current or {}).get(k)) for k, v in desired.items())
         return super().same(key, desired, current)
 
     def facts(self, obj: Any) -> dict[str, Any]:
@@ -506,6 +572,7 @@ class VmModule(OneObjectModule):
             "template_id": int(template["TEMPLATE_ID"]) if str(template.get("TEMPLATE_ID", "")).isdigit() else -1,
             "attributes": self.declared_template(user),
             "labels": labels_of(user.get("LABELS")),
+            "backup_config": current_backup_config(obj),
             **owner_facts(obj),
         }
 
@@ -516,6 +583,8 @@ class VmModule(OneObjectModule):
         extra = {**one_template.normalize(p["attributes"], "attributes"), **vm_spec_template(self, p)}
         if "labels" in desired:
             extra["LABELS"] = ",".join(desired["labels"])
+        if "backup_config" in desired:
+            extra["BACKUP_CONFIG"] = desired["backup_config"]
         secrets = one_template.normalize(p["secret_context"], "secret_context") \
             if p["secret_context_state"] == "present" else {}
         if "CONTEXT" in extra or secrets:  # instantiate replaces vectors: merge over the template's context
@@ -543,17 +612,22 @@ class VmModule(OneObjectModule):
         if "labels" in changes:
             attributes["LABELS"] = ",".join(changes["labels"])
         update_template(self, int(obj.ID), attributes)
-        if "secret_context" in changes:
-            self.remove_context_keys(obj, self.secret_keys())
+        if "backup_config" in changes:  # merge mode: only BACKUP_CONFIG's declared keys change
+            self.call("vm.updateconf", int(obj.ID), one_template.render({"BACKUP_CONFIG": changes["backup_config"]}), 1)
+        if "secret_context" in changes or "context" in changes:
+            self.update_context(obj, changes.get("context") or {},
+                                self.secret_keys() if "secret_context" in changes else [])
         if "state" in changes:
             self.reach(int(obj.ID), changes["state"])
 
-    def remove_context_keys(self, obj: Any, keys: list[str]) -> None:
-        """``one.vm.updateconf`` in replace mode: the VM's context without ``keys``; every other vector updateconf
-        takes is sent back as it is (replace mode erases those left out)."""
+    def update_context(self, obj: Any, values: dict[str, Any], removed: list[str]) -> None:
+        """``one.vm.updateconf`` in replace mode: the VM's context with ``values`` set and ``removed`` left out;
+        every other vector updateconf takes is sent back as it is (replace mode erases those left out)."""
         template = one_template.from_pyone(obj.TEMPLATE)
         conf = {key: template[key] for key in UPDATECONF_VECTORS if template.get(key)}
-        conf["CONTEXT"] = {k: v for k, v in (template.get("CONTEXT") or {}).items() if k not in keys}
+        context = {k: v for k, v in (template.get("CONTEXT") or {}).items() if k not in removed}
+        context.update(values)
+        conf["CONTEXT"] = context
         self.call("vm.updateconf", int(obj.ID), one_template.render(conf), 0)
 
     def delete(self, obj: Any) -> None:
@@ -633,6 +707,23 @@ class VmModule(OneObjectModule):
         if skipped:
             outcome["not_applied"] = skipped
         return outcome
+
+
+def backup_config_of(declared: dict[str, Any] | None) -> dict[str, str]:
+    """The declared backup_config as BACKUP_CONFIG attributes (only the keys given)."""
+    out = {}
+    for option, key in BACKUP_CONFIG_KEYS.items():
+        value = (declared or {}).get(option)
+        if value is not None:
+            out[key] = ("YES" if value else "NO") if isinstance(value, bool) else str(value)
+    return out
+
+
+def current_backup_config(vm: Any) -> dict[str, str]:
+    """The VM's BACKUP_CONFIG (in its BACKUPS element), for the keys the module manages."""
+    config = getattr(getattr(vm, "BACKUPS", None), "BACKUP_CONFIG", None)
+    values = {key: getattr(config, key, None) for key in BACKUP_CONFIG_KEYS.values()}
+    return {key: str(value) for key, value in values.items() if value not in (None, "")}
 
 
 def _last_host(vm: Any) -> str:

@@ -24,7 +24,6 @@ options:
   name:
     description: Name of the virtual network (unique in the OpenNebula zone).
     type: str
-    required: true
   state:
     description: C(present) creates or updates the network, C(absent) deletes it.
     type: str
@@ -67,9 +66,11 @@ options:
   clusters:
     description:
       - Names (or ids) of the OpenNebula clusters the network must belong to, exactly. Omit to leave membership alone.
+      - Declared by ids, they are compared as ids, without reading the cluster pool.
     type: list
     elements: str
 extends_documentation_fragment:
+  - eole.hapy.one_objects
   - eole.hapy.one_connection
   - eole.hapy.one_ownership
 notes:
@@ -151,7 +152,8 @@ vnet:
       elements: int
       sample: [100]
     clusters:
-      description: Names of the clusters the network belongs to (when O(clusters) is declared).
+      description:
+        - The clusters the network belongs to (when O(clusters) is declared), as declared (ids when declared by ids).
       type: list
       elements: str
       sample: [hapy-9740001a]
@@ -206,6 +208,7 @@ class VnetModule(OneObjectModule):
     kind = KINDS["vn"]
     references = {"clusters": "cluster"}
     fact_name = "vnet"
+    batchable = True
     ownable = True
     argument_spec = {
         "vn_mad": {"type": "str", "choices": ["bridge", "802.1Q", "vxlan", "ovswitch", "ovswitch_vxlan", "fw",
@@ -267,13 +270,13 @@ class VnetModule(OneObjectModule):
             view["address_ranges"] = [one_template.normalize(ar, f"address_ranges[{i}]")
                                       for i, ar in enumerate(p["address_ranges"])]
         if p["clusters"] is not None:
-            view["clusters"] = sorted(p["clusters"])
+            view["clusters"] = sorted(str(c) for c in p["clusters"])
         return view
 
     def current(self, obj: Any) -> dict[str, Any]:
         view = {"template": template_with_fields(obj, DRIVER_FIELDS), "address_ranges": current_ars(obj)}
         if self.params["clusters"] is not None:  # names cost one more read: only when declared
-            view["clusters"] = self.names_of("cluster", id_list(obj.CLUSTERS))
+            view["clusters"] = self.clusters_view(obj, self.params["clusters"])
         return view
 
     def facts(self, obj: Any) -> dict[str, Any]:

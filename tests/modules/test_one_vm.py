@@ -258,3 +258,76 @@ def test_secret_context_is_for_the_vm_only_then_removed(run_module, oned):
     assert vm_context["SET_HOSTNAME"] == "amon", "the rest of the context is kept"
     again = run_module("one_vm", **args)
     assert again["changed"] is False and again.writes == {}
+
+
+def test_apply_context_sets_keys_on_an_existing_vm_with_the_secrets_removal(run_module, oned):
+    """A boot stage switch (NETCFG_TYPE=none) on an existing, powered-off VM: without apply_context only reported;
+    with it, one one.vm.updateconf that also removes the secret keys; check mode predicts it; the diff names the
+    changed keys only; $VMID (resolved at creation) is never sent back; a second run writes nothing."""
+    secret = {"ZEPHIR_PASSWORD_BASE64": "c2VjcmV0"}
+    install = {"NETCFG_TYPE": "netplan", "HAPY_HALT": "YES", "VM_ID": "$VMID"}
+    created = run_module("one_vm", name="amon-1", template="amon", state="poweroff", secret_context=secret,
+                         context=install)
+    vm_id = created["vm"]["id"]
+    assert context_of(oned, "one.vm.info", vm_id)["VM_ID"] == str(vm_id), "oned resolved $VMID at creation"
+
+    run = {"NETCFG_TYPE": "none", "HAPY_HALT": "NO", "VM_ID": "$VMID"}
+    args = {"name": "amon-1", "template": "amon", "state": "running", "context": run, "secret_context": secret,
+            "secret_context_state": "absent"}
+    reported = run_module("one_vm", **{**args, "secret_context_state": "present", "state": "poweroff"})
+    assert reported["not_applied"] == ["context"] and reported.writes == {}
+    predicted = run_module("one_vm", check=True, apply_context=True, **args)
+    assert predicted["changed"] and predicted.writes == {}
+    assert predicted["diff"]["before"]["context"] == {"NETCFG_TYPE": "netplan", "HAPY_HALT": "YES"}
+    assert predicted["diff"]["after"]["context"] == {"NETCFG_TYPE": "none", "HAPY_HALT": "NO"}
+    applied = run_module("one_vm", apply_context=True, **args)
+    assert applied["changes"] == ["context", "secret_context", "state"]
+    assert applied.writes == {"one.vm.updateconf": 1, "one.vm.action": 1}, applied.writes
+    vm_context = context_of(oned, "one.vm.info", vm_id)
+    assert (vm_context["NETCFG_TYPE"], vm_context["HAPY_HALT"], vm_context["VM_ID"]) == ("none", "NO", str(vm_id))
+    assert "ZEPHIR_PASSWORD_BASE64" not in vm_context and vm_context["SET_HOSTNAME"] == "amon"
+    assert applied["vm"]["phase"] == "running", "the context was changed before the VM booted again"
+    again = run_module("one_vm", apply_context=True, **args)
+    assert again["changed"] is False and again.writes == {}
+
+
+def backup_config_of(oned, vm_id) -> dict[str, str]:
+    """The VM's BACKUP_CONFIG as oned answers it (kept in BACKUPS, not in its TEMPLATE)."""
+    vm = api.xml(oned, "one.vm.info", vm_id)
+    assert vm.find("TEMPLATE/BACKUP_CONFIG") is None
+    return {e.tag: e.text or "" for e in vm.find("BACKUPS/BACKUP_CONFIG")}
+
+
+def test_backup_config_at_creation_then_merged_in_any_state(run_module, oned):
+    args = {"name": "amon-1", "template": "amon", "state": "poweroff"}
+    created = run_module("one_vm", backup_config={"mode": "FULL", "keep_last": 7}, **args)
+    assert not created.failed, created
+    assert created.writes == {"one.template.instantiate": 1, "one.vm.action": 1}
+    vm_id = created["vm"]["id"]
+    # oned fills its defaults in once the mode is given
+    config = backup_config_of(oned, vm_id)
+    assert {k: config.get(k) for k in ("MODE", "KEEP_LAST", "BACKUP_VOLATILE", "FS_FREEZE")} == {
+        "MODE": "FULL", "KEEP_LAST": "7", "BACKUP_VOLATILE": "NO", "FS_FREEZE": "NONE"}
+    assert created["vm"]["backup_config"]["KEEP_LAST"] == "7"
+    assert run_module("one_vm", backup_config={"mode": "FULL", "keep_last": 7}, **args).writes == {}
+
+    changed = {"keep_last": 3, "backup_volatile": True}
+    predicted = run_module("one_vm", check=True, backup_config=changed, **args)
+    assert predicted["changes"] == ["backup_config"] and predicted.writes == {}
+    assert predicted["diff"]["after"]["backup_config"] == {"KEEP_LAST": "3", "BACKUP_VOLATILE": "YES"}
+    assert predicted["diff"]["before"]["backup_config"] == {"KEEP_LAST": "7", "BACKUP_VOLATILE": "NO"}
+
+    updated = run_module("one_vm", backup_config=changed, **args)
+    assert updated["changes"] == ["backup_config"] and updated.writes == {"one.vm.updateconf": 1}
+    config = backup_config_of(oned, vm_id)
+    assert (config["MODE"], config["KEEP_LAST"], config["BACKUP_VOLATILE"]) == ("FULL", "3", "YES")  # merged
+    assert vm_state(oned, vm_id) == 8  # still POWEROFF
+    assert run_module("one_vm", backup_config=changed, **args).writes == {}
+
+
+def test_backup_config_bad_input_writes_nothing(run_module, oned):
+    run_module("one_vm", name="amon-1", template="amon", state="present", hold=True)
+    check_bad_input(run_module, oned, "one_vm", {"name": "amon-1", "backup_config": {"keep_last": 0}},
+                    "backup_config.keep_last")
+    check_bad_input(run_module, oned, "one_vm", {"name": "amon-1", "backup_config": {"mode": "SOMETIMES"}},
+                    "mode")

@@ -367,7 +367,8 @@ def _vm_short_user_template(v: dict) -> str:
 
 def _vm_backups(store: Store, v: dict) -> str:
     job = vm_backup_job(store, v["ID"]) if v["STATE"] != DONE else -1
-    config = el("BACKUP_JOB_ID", job) if job != -1 else ""
+    config = {**v.get("BACKUP_CONFIG", {}), **({"BACKUP_JOB_ID": str(job)} if job != -1 else {})}
+    config = "".join(cdata_el(k, config[k]) for k in sorted(config))
     return f"<BACKUPS><BACKUP_CONFIG>{config}</BACKUP_CONFIG><BACKUP_IDS></BACKUP_IDS></BACKUPS>"
 
 

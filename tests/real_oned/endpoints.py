@@ -56,4 +56,9 @@ class SessionPool:
 def fresh(version: str, password: str = "opennebula", **instance_args) -> RealOnedEndpoint:
     """A real oned of its own (a test that needs a whole oned, e.g. one per school); the caller stops it."""
     require_built(version)
-    return RealOnedEndpoint(version, password=password, **instance_args).start()
+    endpoint = RealOnedEndpoint(version, password=password, **instance_args)
+    try:
+        return endpoint.start()
+    except BaseException:
+        endpoint.stop()  # a start that failed leaves no process and no instance directory behind
+        raise

@@ -20,6 +20,8 @@ import time
 import xmlrpc.client
 from pathlib import Path
 
+from .ssh_node import SshNode
+
 CACHE = Path(os.environ.get("HAPY_ONED_CACHE", "/var/cache/eole-hapy/oned"))
 VERSIONS = ("6.10.5", "7.0.2")
 LINKED = ("bin", "sbin", "lib", "share", "include")
@@ -28,6 +30,21 @@ LINKED = ("bin", "sbin", "lib", "share", "include")
 DUMMY_VM_MAD = '\nVM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Testing", EXECUTABLE = "one_vmm_dummy", TYPE = "xml" ]\n'
 DUMMY_IM_MAD = ('\nIM_MAD = [ NAME = "dummy", SUNSTONE_NAME = "Dummy", EXECUTABLE = "one_im_sh",\n'
                 '          ARGUMENTS = "-r 3 -t 15 -w 90 dummy", THREADS = 0 ]\n')
+
+# With an ssh node: OpenNebula's own exec VMM driver (one_vmm_exec, as for KVM), whose hypervisor scripts are
+# no-ops run on the node over ssh (no hypervisor here). Every VMM action the dummy VMM fakes inside the driver
+# (backups included: "BACKUP SUCCESS <id> dummy-backup-id") then goes through the real driver, so a backup runs
+# the real transfer-driver prebackup/postbackup and backup-datastore scripts.
+NODE_VM_MAD = ('\nVM_MAD = [ NAME = "sshnode", SUNSTONE_NAME = "SSH node", EXECUTABLE = "one_vmm_exec",\n'
+               '          ARGUMENTS = "-t 15 -r 0 sshnode", TYPE = "xml" ]\n')
+# the node's hypervisor scripts: deploy prints a deploy id (the VM id, from <system ds>/<vm id>/deployment.N)
+NODE_VMM_SCRIPTS = {
+    "deploy": '#!/bin/sh\necho "sshnode-$(basename "$(dirname "$1")")"\n',
+    **{action: "#!/bin/sh\nexit 0\n" for action in ("shutdown", "cancel", "reboot", "reset")},
+}
+
+
+DRIVER_TIMEOUT = "Driver initialization time out"  # oned's log line when a driver missed its 10 s to start
 
 
 class OnedStartError(RuntimeError):
@@ -66,7 +83,7 @@ class OnedInstance:
     """A real oned of ``version`` with ``oneadmin:<password>``; ``start()``, ``url``, ``stop()``."""
 
     def __init__(self, version: str, password: str = "opennebula", workdir: Path | None = None,
-                 port: int | None = None, sched_interval: int = 1) -> None:
+                 port: int | None = None, sched_interval: int = 1, ssh_node: str | None = None) -> None:
         prefix = install_prefix(version)
         if prefix is None:
             raise FileNotFoundError(f"OpenNebula {version} is not built: run scripts/build-oned.sh {version}")
@@ -81,6 +98,11 @@ class OnedInstance:
         self._ports = {"hm_pub": hm_pub, "hm_rep": hm_rep, "monitord": monitord}
         self.sched_interval = sched_interval
         self.process: subprocess.Popen | None = None
+        # ssh_node (a name prefix): oned runs in the mount namespace of a loopback node reached over real ssh
+        # (7.0's node-side backup script loads OpenNebula's Ruby libraries: the node has this install's)
+        self.node = SshNode(self.root / "node", self.root / "var" / "remotes", prefix=ssh_node,
+                            environment={"ONE_LOCATION": str(self.root), "RUBYLIB": str(self.root / "lib" / "ruby")}
+                            ) if ssh_node else None
         self.sched_process: subprocess.Popen | None = None
 
     @property
@@ -117,14 +139,25 @@ class OnedInstance:
             target = self.prefix / name
             if target.exists() and not (self.root / name).exists():
                 (self.root / name).symlink_to(target)
-        shutil.rmtree(self.root / "etc", ignore_errors=True)
         shutil.rmtree(self.root / "var", ignore_errors=True)
-        shutil.copytree(self.prefix / "etc", self.root / "etc", symlinks=True)
         (self.root / "var").mkdir()
-        shutil.copytree(self.prefix / "var" / "remotes", self.root / "var" / "remotes", symlinks=True)
         for sub in ("vms", "datastores", "import", "lock"):
             (self.root / "var" / sub).mkdir(exist_ok=True)
+        if self.node is not None:
+            scripts = self.root / "var" / "remotes" / "vmm" / "sshnode"
+            scripts.mkdir()
+            for action, text in NODE_VMM_SCRIPTS.items():
+                (scripts / action).write_text(text)
+                (scripts / action).chmod(0o755)
         (self.root / "one_auth").write_text(f"oneadmin:{self.password}\n")
+        self._lay_out_release()
+
+    def _lay_out_release(self) -> None:
+        """What a package of the release brings: its stock etc/ (configured for this instance) and drivers."""
+        shutil.rmtree(self.root / "etc", ignore_errors=True)
+        shutil.rmtree(self.root / "var" / "remotes", ignore_errors=True)
+        shutil.copytree(self.prefix / "etc", self.root / "etc", symlinks=True)
+        shutil.copytree(self.prefix / "var" / "remotes", self.root / "var" / "remotes", symlinks=True)
         self._configure_oned(self.root / "etc" / "oned.conf")
         self._configure_monitord(self.root / "etc" / "monitord.conf")
         sched = self.root / "etc" / "sched.conf"  # 6.10: mm_sched is a separate daemon talking XML-RPC
@@ -133,6 +166,22 @@ class OnedInstance:
             text = _sub(text, r"^ONE_XMLRPC\s*=.*$", f'ONE_XMLRPC = "http://127.0.0.1:{self.port}/RPC2"', sched)
             text = _sub(text, r"^SCHED_INTERVAL\s*=.*$", f"SCHED_INTERVAL = {self.sched_interval}", sched)
             sched.write_text(text)
+
+    def switch_release(self, version: str) -> None:
+        """What upgrading the packages does to a stopped instance: the binaries, drivers and stock configuration
+        of ``version``, same var/ (database, datastores, logs) and ports. The database is left as it is: upgrading
+        it is the job of the code under test (``onedb upgrade``)."""
+        if self.process is not None:
+            raise RuntimeError("stop oned before switching its release")
+        prefix = install_prefix(version)
+        if prefix is None:
+            raise FileNotFoundError(f"OpenNebula {version} is not built: run scripts/build-oned.sh {version}")
+        self.version, self.prefix = version, prefix
+        for name in LINKED:
+            (self.root / name).unlink(missing_ok=True)
+            if (prefix / name).exists():
+                (self.root / name).symlink_to(prefix / name)
+        self._lay_out_release()
 
     def _configure_oned(self, path: Path) -> None:
         text = path.read_text()
@@ -147,7 +196,7 @@ class OnedInstance:
         args = re.search(r'(DATASTORE_MAD\s*=\s*\[[^\]]*?ARGUMENTS\s*=\s*"[^"]*?-s )([^"]*)"', text)
         if args and "dummy" not in args.group(2).split(","):
             text = text[:args.start(2)] + "dummy," + text[args.start(2):]
-        path.write_text(text + DUMMY_VM_MAD)
+        path.write_text(text + DUMMY_VM_MAD + (NODE_VM_MAD if self.node is not None else ""))
 
     def _configure_monitord(self, path: Path) -> None:
         text = path.read_text()
@@ -162,17 +211,34 @@ class OnedInstance:
         env.update(ONE_LOCATION=str(self.root), ONE_AUTH=str(self.root / "one_auth"),
                    RUBYLIB=str(self.root / "lib" / "ruby"),
                    PATH=f"{self.root / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}")
+        if self.node is not None:  # drivers that call oned back (the backup ones) find it on its own port
+            env["ONE_XMLRPC"] = self.url
         return env
 
-    def start(self, timeout: float = 90.0, fresh: bool = True) -> OnedInstance:
-        """Lay out a fresh instance (unless ``fresh=False``: keep its DB) and wait until the API answers."""
+    def start(self, timeout: float = 90.0, fresh: bool = True, attempts: int = 3) -> OnedInstance:
+        """Lay out a fresh instance (unless ``fresh=False``: keep its DB) and wait until the API answers.
+
+        oned gives each driver 10 s to answer INIT (include/Driver.h) and exits when one does not, which a
+        loaded 2-core machine sees; ``opennebula.service`` (``Restart=on-failure``, ``StartLimitBurst=3``) then
+        starts it again on the same database, and so does this, ``attempts`` times in all."""
         if fresh or not (self.root / "etc").exists():
             self._lay_out()
-        with open(self.root / "oned.stdout", "ab") as out:
-            self.process = subprocess.Popen([str(self.root / "bin" / "oned"), "-f"], env=self.environment(),
-                                            cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        self._wait_ready(timeout)
+        for attempt in range(1, attempts + 1):
+            argv = [str(self.root / "bin" / "oned"), "-f"]
+            if self.node is not None:
+                argv = self.node.start().wrap(argv)
+            with open(self.root / "oned.stdout", "ab") as out:
+                self.process = subprocess.Popen(argv, env=self.environment(),
+                                                cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+            try:
+                self._wait_ready(timeout)
+                break
+            except OnedStartError as error:
+                self.stop(timeout=0)  # oned may have exited alone: its node (sshd) and drivers still run
+                if DRIVER_TIMEOUT not in str(error) or attempt == attempts:
+                    raise
+                (self.root / "var" / "lock" / ".lock").unlink(missing_ok=True)
         self._start_scheduler()
         return self
 
@@ -219,6 +285,8 @@ class OnedInstance:
             sched.wait(5)
         proc, self.process = self.process, None
         if proc is None:
+            if self.node is not None:
+                self.node.stop()
             return
         try:
             pgid = os.getpgid(proc.pid)
@@ -237,6 +305,8 @@ class OnedInstance:
                 pass
         proc.wait(5)
         self._kill_detached()
+        if self.node is not None:
+            self.node.stop()
 
     def _kill_detached(self) -> None:
         """The dummy probes' ``monitord-client.rb`` leave oned's process group (they daemonise): end those run

@@ -84,6 +84,10 @@ def test_guests_converge_then_nothing_changes(oned, import_dir):
     assert all((vm.STATE, vm.LCM_STATE) == (3, 3) for vm in vms.values()), "running"
     assert vms["scribe"].USER_TEMPLATE["LABELS"] == "sauvegarde"
     assert "LABELS" not in vms["amon"].USER_TEMPLATE or not vms["amon"].USER_TEMPLATE["LABELS"]
+    # the guest labelled for backups gets hapy_backup's mode and keep_last as its BACKUP_CONFIG, the other none
+    config = one.vm.info(vms["scribe"].ID).BACKUPS.BACKUP_CONFIG
+    assert (config.MODE, config.KEEP_LAST) == ("FULL", "2")
+    assert one.vm.info(vms["amon"].ID).BACKUPS.BACKUP_CONFIG.MODE is None
 
     oned.reset_calls()
     second = run(oned, import_dir=import_dir)
@@ -94,10 +98,13 @@ def test_guests_converge_then_nothing_changes(oned, import_dir):
     oned.reset_calls()
     run_stage = run(oned, "-e", "eole_vms_stage=run", import_dir=import_dir)
     assert run_stage.returncode == 0, run_stage.output[-4000:]
-    assert writes(oned) == {"one.template.update": 2}, "only the templates' CONTEXT changes; the VMs are left alone"
+    # the templates' CONTEXT and the VMs' (one updateconf each): the guests' next boot leaves the network to EOLE
+    assert writes(oned) == {"one.template.update": 2, "one.vm.updateconf": 2}, writes(oned)
     for template in one.templatepool.info(-2, -1, -1).VMTEMPLATE:
         assert template.TEMPLATE["CONTEXT"]["NETCFG_TYPE"] == "none"
-        assert "HAPY_HALT" not in template.TEMPLATE["CONTEXT"]
+        assert template.TEMPLATE["CONTEXT"]["HAPY_HALT"] == "NO"
+    for vm in one.vmpool.infoextended(-2, -1, -1, -1).VM:
+        assert (vm.TEMPLATE["CONTEXT"]["NETCFG_TYPE"], vm.TEMPLATE["CONTEXT"]["HAPY_HALT"]) == ("none", "NO")
 
 
 def test_check_mode_predicts_first_run(oned, import_dir):

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import importlib.machinery
-import importlib.util
 import io
 import json
 import os
@@ -18,19 +16,11 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "roles" / "backups" / "files" / "hapy-onedb-backup"
+from tests.unit.script_module import load_script
+
 UTC = dt.timezone.utc  # noqa: UP017
 
-
-def load_script():
-    loader = importlib.machinery.SourceFileLoader("hapy_onedb_backup", str(SCRIPT))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-hob = load_script()
+hob = load_script("backups/files/hapy-onedb-backup", "hapy_onedb_backup")
 
 
 def touch_archive(directory: Path, stamp: str) -> str:

@@ -10,7 +10,8 @@ the controller and for unit tests. (``module_utils`` is the OpenNebula layer onl
 * :mod:`.validation` — one school's inventory as a whole;
 * :mod:`.academy` — the schools of an academy against each other;
 * :mod:`.eole_config` — EOLE's ``config.eol`` of a guest and its schema check;
-* :mod:`.context` — the guest as OpenNebula boots it (NICs, CONTEXT, secrets);
+* :mod:`.context` — the guest as OpenNebula boots it (NICs, CONTEXT, secrets, boot stages; ``first_boot.sh``);
+* :mod:`.zephir` — Zéphir mode: the guests a Zéphir declares (Hâpy's automatic deployment);
 * :mod:`.shadow_crypt` — SHA-512 crypt for the guests' password hash.
 
 The inventory model and the plan layout are documented in ``docs/inventory.md``.

@@ -13,6 +13,10 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import va
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import validate_school
 from netaddr import IPNetwork
 
+PASSWORD_DIGESTS = (("root_password_digest", "hapy_eole_root_password", "root password"),
+                    ("addc_password_digest", "hapy_eole_addc_password", "AD administrator password"))
+"""The guests' passwords that must differ from school to school: (digest key of a site, variable, what it is)."""
+
 
 def _is_loopback_url(url: str) -> bool:
     host = urlsplit(str(url)).hostname or ""
@@ -25,13 +29,13 @@ def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str
 
     Each school is routed through the academy and converged through its own OpenNebula: two schools must not
     share a UAI, a school index, any subnet, a frontend address (``frontends``: ``{school group: [addresses]}``)
-    or an OpenNebula API URL, nor their guests' root password (``root_password_digest``: a digest of
-    ``hapy_eole_root_password``). Schools whose own inventory is invalid are skipped (:func:`validate_site` reports
-    them).
+    or an OpenNebula API URL, nor their guests' root or AD administrator password (``root_password_digest``,
+    ``addc_password_digest``: digests of ``hapy_eole_root_password``, ``hapy_eole_addc_password``). Schools whose
+    own inventory is invalid are skipped (:func:`validate_site` reports them).
     """
     errors: Errors = []
     owners: dict[tuple[str, str], str] = {}  # (what, value) -> the first group using it
-    password_owners: dict[str, str] = {}  # digest of a guests' root password -> the first group using it
+    password_owners: dict[tuple[str, str], str] = {}  # (kind, digest of a password) -> the first group using it
 
     def unique(group: str, what: str, value: Any, hint: str) -> None:
         first = owners.setdefault((what, str(value)), group)
@@ -51,12 +55,12 @@ def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str
         api_url = (site.get("hapy_one") or {}).get("api_url") if isinstance(site.get("hapy_one"), Mapping) else None
         if api_url and not _is_loopback_url(api_url):  # a loopback URL is per controller (a tunnel, a test bed)
             unique(group, "hapy_one.api_url", api_url, "one OpenNebula per school")
-        digest = site.get("root_password_digest")
-        if digest:
-            sharing = password_owners.setdefault(digest, group)
+        for key, variable, what in PASSWORD_DIGESTS:
+            digest = site.get(key)
+            sharing = password_owners.setdefault((key, digest), group) if digest else group
             if sharing != group:
-                errors.append(f"{group}: hapy_eole_root_password is the same as {sharing}'s; expected one root "
-                              "password per school (from the vault), never one academy-wide password")
+                errors.append(f"{group}: {variable} is the same as {sharing}'s; expected one {what} per school "
+                              "(from the vault), never one academy-wide password")
         _, plan = validate_networks(site)
         spans += [(IPNetwork(n["cidr"]).first, IPNetwork(n["cidr"]).last, group, n["cidr"]) for n in plan]
     spans.sort()

@@ -164,3 +164,17 @@ def local_domain(school: Mapping[str, Any]) -> str:
     if "." in domain:
         return domain
     return f"{str(school['uai']).lower()}.{school['academy']}.{domain}"
+
+
+ONE_API_PORT = 2633
+
+
+def api_url(hapy_one: Mapping[str, Any] | None, hapy_one_api_url: str | None, frontend: str) -> str:
+    """The school's OpenNebula XML-RPC API: ``hapy_one.api_url``, else ``hapy_one_api_url``, else the frontend's
+    port 2633 (the one place this is derived; ``eole.hapy.hapy_site_check`` returns it)."""
+    return str((hapy_one or {}).get("api_url") or hapy_one_api_url or f"http://{frontend}:{ONE_API_PORT}/RPC2")
+
+
+def cluster_name(school: Mapping[str, Any]) -> str:
+    """The school's OpenNebula cluster: ``hapy-<uai>``."""
+    return f"hapy-{str(school['uai']).lower()}"

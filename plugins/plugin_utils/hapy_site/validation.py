@@ -30,16 +30,19 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     uai_check_letter,
     unknown_keys,
 )
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.context import addc_password_errors
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.eole_config import eole_settings_errors
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import validate_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import validate_networks
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.zephir import validate_deployment
 
 SITE_VARS = ("hapy_school", "hapy_mode", "hapy_networks", "hapy_guests", "hapy_backup", "hapy_san", "hapy_one",
-             "hapy_db", "hapy_academy")
+             "hapy_db", "hapy_academy", "hapy_deployment", "hapy_eole_addc_password")
 """The variables :func:`validate_site` reads (one school host's view of the inventory)."""
 
 MODES = ("single", "cluster")
 DB_BACKENDS = ("mysql", "sqlite")
+DB_DEFAULT_BACKEND = "mysql"  # as the frontend and backups roles: MariaDB unless a site says sqlite
 BACKUP_MODES = ("FULL", "INCREMENT")
 BACKUP_KEYS = {"device", "label", "mountpoint", "keep_last", "keep_days", "schedule", "db_on_calendar", "vm_label",
                "mode", "datastore", "jobs"}
@@ -145,11 +148,15 @@ def validate_one(one: Any, db: Any) -> Errors:
     if db is not None:
         if not isinstance(db, Mapping):
             errors.append("hapy_db: not a mapping; expected {backend, name, user, password}")
-        elif db.get("backend", "sqlite") not in DB_BACKENDS:
+        elif db.get("backend", DB_DEFAULT_BACKEND) not in DB_BACKENDS:
             errors.append(f"hapy_db.backend: {db.get('backend')!r}; expected one of {', '.join(DB_BACKENDS)}")
-        elif db.get("backend") == "mysql":
-            errors += [f"hapy_db.{key}: missing; expected a string with the mysql backend"
-                       for key in ("name", "user", "password") if not is_text(db.get(key))]
+        elif db.get("backend", DB_DEFAULT_BACKEND) == "mysql":
+            if not is_text(db.get("password")):
+                errors.append("hapy_db.password: missing; expected a (vaulted) string with the mysql backend (the "
+                              "default; hapy_db.backend: sqlite for a lab)")
+            errors += [f"hapy_db.{key}: {db[key]!r}; expected a non-empty string (default {default})"
+                       for key, default in (("name", "opennebula"), ("user", "oneadmin"), ("host", "localhost"))
+                       if key in db and not is_text(db[key])]
     return errors
 
 
@@ -188,4 +195,7 @@ def validate_site(site: Site) -> Errors:
     errors += validate_backup(site.get("hapy_backup"))
     errors += validate_san(site.get("hapy_san"), mode)
     errors += validate_one(site.get("hapy_one"), site.get("hapy_db"))
+    if isinstance(site.get("hapy_school"), Mapping) and isinstance(site.get("hapy_academy") or {}, Mapping):
+        errors += validate_deployment(site.get("hapy_deployment"), site.get("hapy_academy"), site["hapy_school"])
+    errors += addc_password_errors(site.get("hapy_eole_addc_password"), "hapy_eole_addc_password")
     return errors

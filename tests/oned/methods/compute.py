@@ -317,6 +317,7 @@ def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
         _context(ctx, ctx_vec, tmpl, nics, vm_id, given.strip() or f"{default_prefix}{vm_id}")
         ctx_vec["DISK_ID"] = str(len(disks))
         ctx_vec.setdefault("TARGET", "hda")
+    backup_configs = [v for v in T.erase(tmpl, "BACKUP_CONFIG") if isinstance(v, dict)]
     clusters = {0} | {c["ID"] for c in store.objs("cluster").values()}
     for nic in nics:
         if "NETWORK_ID" in nic:
@@ -338,6 +339,7 @@ def create_vm(ctx: Ctx, tmpl: list, hold: bool, name: str | None = None,
           "PREV_LCM_STATE": 0, "STIME": now, "ETIME": 0, "DEPLOY_ID": "", "HISTORY": [],
           "TEMPLATE": [(k, v) for k, v in tmpl if k in SYSTEM_ATTRS],
           "USER_TEMPLATE": [(k, v) for k, v in tmpl if k not in SYSTEM_ATTRS],
+          "BACKUP_CONFIG": backup_config({}, backup_configs[0] if backup_configs else {}),
           "PENDING_SINCE": time.time(), "CLUSTERS": sorted(clusters)}
     store.add("vm", vm)
     return vm_id
@@ -508,6 +510,23 @@ def vm_action(ctx: Ctx, action: str, vid: int) -> int:
 
 
 UPDATECONF_VECTORS = ("OS", "FEATURES", "INPUT", "GRAPHICS", "VIDEO", "RAW", "CPU_MODEL")
+# What oned fills in a VM's BACKUP_CONFIG once its MODE is given (read back from real 6.10 and 7.0 after allocate,
+# instantiate and one.vm.updateconf). INCREMENT_MODE=CBT is added with MODE=INCREMENT; with MODE=FULL real oned
+# added it to a VM without disks and not to one with a datablock disk: the stand-in adds it with INCREMENT only.
+BACKUP_CONFIG_DEFAULTS = {"BACKUP_VOLATILE": "NO", "FS_FREEZE": "NONE", "INCREMENTAL_BACKUP_ID": "-1",
+                          "LAST_INCREMENT_ID": "-1"}
+
+
+def backup_config(current: dict, given: dict) -> dict:
+    """A VM's BACKUP_CONFIG (kept in its BACKUPS, not its TEMPLATE) after ``given``: keys merged, oned's defaults
+    added when the MODE is given; an unknown MODE is ignored as oned ignores it."""
+    given = {k: str(v) for k, v in given.items() if not (k == "MODE" and str(v) not in ("FULL", "INCREMENT"))}
+    merged = {**current, **given}
+    if "MODE" in given:
+        increment = {"INCREMENT_MODE": "CBT"} if given["MODE"] == "INCREMENT" else {}
+        merged = {**BACKUP_CONFIG_DEFAULTS, **increment, **merged}
+    return merged
+
 
 
 @method("one.vm.updateconf")
@@ -527,6 +546,9 @@ def vm_updateconf(ctx: Ctx, vid: int, text: str, utype: int = 0) -> int:
             T.replace(tmpl, name, given[0])
         elif int(utype) == 0:
             T.erase(tmpl, name)
+    backup = [v for v in T.get_all(new, "BACKUP_CONFIG") if isinstance(v, dict)]
+    if backup:  # replace mode replaces the whole vector, merge mode merges its keys
+        vm["BACKUP_CONFIG"] = backup_config(vm.get("BACKUP_CONFIG", {}) if int(utype) == 1 else {}, backup[0])
     context = T.get_all(new, "CONTEXT")
     if context:
         old = T.get_all(tmpl, "CONTEXT")
