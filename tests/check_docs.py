@@ -24,6 +24,7 @@ def main() -> int:
     failures = []
     checks = [("module", name) for name in plugins("module", "modules", ".py")]
     checks += [("filter", name) for name in plugins("filter", "filter", ".yml")]
+    checks += [(kind, name) for kind in ("inventory", "callback") for name in plugins(kind, kind, ".py")]
     for kind, name in checks:
         proc = subprocess.run(["ansible-doc", "-t", kind, "--json", name], capture_output=True, text=True, cwd=ROOT)
         doc = json.loads(proc.stdout or "{}").get(name, {}) if proc.returncode == 0 else {}

@@ -54,7 +54,7 @@ def _academy_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
             view["hapy_one"] = {"api_url": str(_plain(one["api_url"]))}
     except Exception:  # Ansible raises several undefined-variable errors; the school's own check reports them
         pass
-    for key, variable, _ in academy.PASSWORD_DIGESTS:
+    for key, variable, _what in academy.PASSWORD_DIGESTS:
         try:  # compared as a digest only: the check must tell that two schools share a password, never which
             password = host_vars.get(variable)
             if password:
@@ -88,6 +88,7 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "hapy_network_plan": _wrap(plan.network_plan),
+            "hapy_ovs_switches": _wrap(plan.ovs_switches),
             "hapy_validate_site": hapy_validate_site,  # reads only hapy_* keys of (lazy) hostvars
             "hapy_validate_academy": hapy_validate_academy,
             "hapy_resolve_guests": _wrap(guests.resolve_guests),

@@ -193,7 +193,8 @@ class OneObjectModule:
 
     # ----------------------------------------------------------------- API helpers
     def call(self, method: str, *args: Any) -> Any:
-        assert self.client is not None
+        if self.client is None:  # run() connects before any call
+            raise OneError(f"{method}: called before the module connected to OpenNebula")
         return self.client.call(method, *args)
 
     def info(self, object_id: int) -> Any:
@@ -605,7 +606,7 @@ def permissions_of(obj: Any) -> str:
     perms = obj.PERMISSIONS
     return "".join(
         str(4 * int(getattr(perms, f"{who}_U")) + 2 * int(getattr(perms, f"{who}_M")) + int(getattr(perms, f"{who}_A")))
-        for who, _ in _PERM_BITS
+        for who, _bits in _PERM_BITS
     )
 
 

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 module: hapy_site_check
 short_description: Validate a Hâpy school's inventory before anything is touched
 version_added: "0.1.0"
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 description:
   - Runs on the controller (action plugin), changes nothing, needs no connection to the host.
   - Validates C(hapy_school), C(hapy_mode), C(hapy_networks) and C(hapy_academy.networks), the computed network plan
@@ -28,8 +28,10 @@ options:
     type: dict
 attributes:
   check_mode:
+    description: Runs in check mode as in a normal run (it never changes anything).
     support: full
   diff_mode:
+    description: No diff (nothing is ever changed).
     support: none
 notes:
   - See C(docs/inventory.md) for the inventory model.

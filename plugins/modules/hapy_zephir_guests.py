@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 module: hapy_zephir_guests
 short_description: A school's guests as its Zéphir declares them (Hâpy's automatic deployment)
 version_added: "0.1.0"
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 description:
   - Runs on the controller (action plugin), reads Zéphir and changes nothing anywhere.
   - With O(deployment) C(mode=zephir), asks the academy's Zéphir (XML-RPC, C(https://<address>:7080/), basic
@@ -54,8 +54,10 @@ options:
     elements: dict
 attributes:
   check_mode:
+    description: Runs in check mode as in a normal run (it only reads the academy's Zéphir).
     support: full
   diff_mode:
+    description: No diff (nothing is ever changed).
     support: none
 notes:
   - The Zéphir password is never part of the result nor of an error message.

@@ -19,7 +19,7 @@ description:
     and, when the rule names one resource type, the target object too, C(NET/#CR_pedago).
   - A second run with the same arguments makes no write call. Check mode predicts the change.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   rule:
     description:

@@ -22,7 +22,7 @@ description:
   - Only the declared attributes are compared; a second run with the same arguments makes no write call. Check
     mode predicts the changes; diff mode shows the changed attributes.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the backup job (unique among the backup jobs).

@@ -16,7 +16,7 @@ description:
     is left alone. A host removed from a cluster goes back to OpenNebula's C(default) cluster, as OpenNebula does.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the cluster.
@@ -140,7 +140,7 @@ MEMBERSHIPS = {
 
 class ClusterModule(OneObjectModule):
     kind = KINDS["cluster"]
-    references = {option: api for option, (_, api, _) in MEMBERSHIPS.items()}
+    references = {option: api for option, (_suffix, api, _element) in MEMBERSHIPS.items()}
     fact_name = "cluster"
     batchable = True
     argument_spec = {
@@ -159,7 +159,7 @@ class ClusterModule(OneObjectModule):
 
     def current(self, obj: Any) -> dict[str, Any]:
         view: dict[str, Any] = {"template": template_with_fields(obj, ())}
-        for option, (_, api, element) in MEMBERSHIPS.items():
+        for option, (_suffix, api, element) in MEMBERSHIPS.items():
             if self.params.get(option) is not None:  # member names cost one pool read per kind: only when declared
                 view[option] = self.names_of(api, id_list(getattr(obj, element, None)))
         return view
@@ -173,7 +173,7 @@ class ClusterModule(OneObjectModule):
     def facts(self, obj: Any) -> dict[str, Any]:
         facts: dict[str, Any] = {"id": int(obj.ID), "name": obj.NAME,
                                  "template": self.declared_template(template_with_fields(obj, ()))}
-        for option, (_, api, element) in MEMBERSHIPS.items():
+        for option, (_suffix, api, element) in MEMBERSHIPS.items():
             ids = id_list(getattr(obj, element, None))
             facts[f"{option[:-1]}_ids"] = ids
             if self.params.get(option) is not None:
@@ -193,12 +193,12 @@ class ClusterModule(OneObjectModule):
         if "template" in changes:
             current = template_with_fields(obj, ())
             update_template(self, cluster_id, one_template.differences(changes["template"], current))
-        for option, (_, _, element) in MEMBERSHIPS.items():
+        for option, (_suffix, _api, element) in MEMBERSHIPS.items():
             if option in changes:
                 self.sync_members(cluster_id, option, id_list(getattr(obj, element, None)), changes[option])
 
     def sync_members(self, cluster_id: int, option: str, current_ids: list[int], names: list[str]) -> None:
-        suffix, api, _ = MEMBERSHIPS[option]
+        suffix, api, _element = MEMBERSHIPS[option]
         sync_ids(current_ids, self.ids_of(api, names, option),
                  lambda member: self.call(f"cluster.add{suffix}", cluster_id, member),
                  lambda member: self.call(f"cluster.del{suffix}", cluster_id, member))

@@ -20,7 +20,7 @@ description:
     that holds images.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the datastore. Hâpy's names are C(system-default), C(images-disques) and C(iso-images).
@@ -212,7 +212,7 @@ class DatastoreModule(OneObjectModule):
         return view
 
     def current(self, obj: Any) -> dict[str, Any]:
-        kind = next((name for name, (_, code) in DATASTORE_TYPES.items() if code == int(obj.TYPE)), str(obj.TYPE))
+        kind = next((name for name, (_label, code) in DATASTORE_TYPES.items() if code == int(obj.TYPE)), str(obj.TYPE))
         view = {"type": kind, "ds_mad": obj.DS_MAD, "tm_mad": obj.TM_MAD, "template": template_with_fields(obj, ())}
         if self.params["clusters"] is not None:
             view["clusters"] = self.clusters_view(obj, self.params["clusters"])

@@ -17,7 +17,7 @@ description:
     deleting a host that may run VMs.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Host name as the frontend reaches it over SSH (usually the node's FQDN or address).

@@ -22,7 +22,7 @@ description:
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them
     attribute by attribute.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the image (unique for its owner).

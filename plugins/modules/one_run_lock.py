@@ -24,7 +24,7 @@ description:
   - In check mode nothing is written; a lock held by another run is reported as a warning (a C(--check) run only
     reads).
 version_added: 0.2.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the lock (one per school's OpenNebula; the site playbook uses V(hapy-site-run)).
@@ -234,7 +234,7 @@ class RunLock:
         broken = [lock_view(d) for d in breakable]
         for view in broken:
             self.module.warn(f"broke the run lock held by {view['holder']} since {view['since']} "
-                                 f"(run {view['run_id'] or 'unknown'}, document {view['id']})")
+                             f"(run {view['run_id'] or 'unknown'}, document {view['id']})")
         if self.module.check_mode:
             return {"changed": True, "broken": broken,
                     "lock": {"holder": self.holder(), "run_id": self.params["run_id"], "since": _iso(int(now))}}

@@ -16,7 +16,7 @@ description:
     the rules are replaced in one C(one.secgroup.update) call, keeping the group's other attributes.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the security group (unique for its owner).

@@ -19,7 +19,7 @@ description:
     free template attributes (merged; e.g. C(SSH_PUBLIC_KEY) for the VMs' contextualization).
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the user.

@@ -17,7 +17,7 @@ description:
     VDC in the local zone; omitted lists are left alone. C(ALL) stands for every resource of that kind in the zone.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the VDC.
@@ -190,7 +190,7 @@ class VdcModule(OneObjectModule):
     def current_ids(self, obj: Any, option: str) -> list[int]:
         if option == "groups":
             return id_list(obj.GROUPS)
-        _, element, item, id_tag, _ = RESOURCES[option]
+        _api, element, item, id_tag, _suffix = RESOURCES[option]
         entries = getattr(getattr(obj, element, None), item, None) or []
         entries = entries if isinstance(entries, list) else [entries]
         return sorted(int(getattr(e, id_tag)) for e in entries if int(e.ZONE_ID) == self.params["zone"])
@@ -234,7 +234,7 @@ class VdcModule(OneObjectModule):
             sync_ids(self.current_ids(obj, "groups") if obj is not None else [], self.wanted_ids("groups"),
                      lambda gid: self.call("vdc.addgroup", vdc_id, gid),
                      lambda gid: self.call("vdc.delgroup", vdc_id, gid))
-        for option, (_, _, _, _, suffix) in RESOURCES.items():
+        for option, (_api, _element, _item, _id_tag, suffix) in RESOURCES.items():
             if option not in changes:
                 continue
             sync_ids(self.current_ids(obj, option) if obj is not None else [], self.wanted_ids(option),

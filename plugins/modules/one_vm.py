@@ -25,7 +25,7 @@ description:
     C(<name>-<index>) with a higher index are terminated.
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description:
@@ -642,7 +642,7 @@ class VmModule(OneObjectModule):
     def reach(self, vm_id: int, target: str) -> Any:
         """Act and wait until the VM is in the ``target`` phase (the last wait only with ``wait``)."""
         vm = self.info(vm_id)
-        for _ in range(8):
+        for _attempt in range(8):
             problem = vm_failure(vm)
             if problem:
                 raise OneError(f"VM '{vm.NAME}' (id {vm_id}): {problem}", kind="state")

@@ -19,7 +19,7 @@ description:
   - A second run with the same arguments makes no write call. Check mode predicts the changes; diff mode shows them
     attribute by attribute.
 version_added: 0.1.0
-author: eole.hapy contributors
+author: eole.hapy contributors (!UNKNOWN)
 options:
   name:
     description: Name of the virtual network (unique in the OpenNebula zone).
@@ -356,7 +356,10 @@ class VnetModule(OneObjectModule):
             self.sync_clusters("vnet", vnet_id, id_list(obj.CLUSTERS), changes["clusters"])
 
 
-READY, LOCK_DELETE, ERROR = 1, 3, 5  # VirtualNetwork::VirtualNetworkState (LOCK_CREATE is 2)
+# VirtualNetwork::VirtualNetworkState (LOCK_CREATE is 2); one name per line (ansible-doc reads this module's AST)
+READY = 1
+LOCK_DELETE = 3
+ERROR = 5
 
 
 def _vnet_error(vn: Any) -> str | None:

@@ -1,7 +1,10 @@
 """Run a module of the collection in-process, the way Ansible does, and capture its result.
 
 The module reads its arguments from ``ansible.module_utils.basic._ANSIBLE_ARGS`` (as when Ansible runs it) and
-its result goes through the real ``exit_json``/``fail_json`` path, including ``no_log`` masking.
+its result goes through the real ``exit_json``/``fail_json`` path, including ``no_log`` masking. While it runs, the
+process is marked as a module's, not the controller's: once any controller code was imported in the test process
+(an action or inventory plugin, ansible-runner), ansible-core would otherwise display the module's warnings on the
+controller instead of returning them in its result.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import importlib
 import json
 from typing import Any
 
-from ansible.module_utils import basic
+from ansible.module_utils import _internal, basic
 
 from tests.oned import is_write
 
@@ -37,6 +40,8 @@ class ModuleRunner:
         payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check, "_ansible_diff": diff}}
         captured: dict[str, Any] = {}
         saved = basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, basic.AnsibleModule._record_module_result
+        saved_is_controller = _internal.is_controller
+        _internal.is_controller = False
         basic._ANSIBLE_ARGS = json.dumps(payload).encode()
         basic._ANSIBLE_PROFILE = "legacy"
         basic.AnsibleModule._record_module_result = lambda _self, result: captured.update(result)
@@ -49,6 +54,7 @@ class ModuleRunner:
                 pass
         finally:
             basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, basic.AnsibleModule._record_module_result = saved
+            _internal.is_controller = saved_is_controller
         result = ModuleResult(captured)
         result.calls = dict(self.server.calls)
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.modules.api import xml
+
 BASE = {"name": "CR_admin", "vn_mad": "bridge", "bridge": "br-admin"}
 
 
@@ -80,3 +82,23 @@ def test_template_merge_keeps_undeclared_attributes(run_module):
                               "after": {"name": "CR_admin", "template": {"DNS": "10.1.0.2"}}}
     state = run_module("one_vnet", **BASE, attributes={"DESCRIPTION": "admin", "DNS": "10.1.0.2"})
     assert not state["changed"], "DESCRIPTION survived the merge"
+
+
+def test_ovswitch_network_on_the_hapy_switch(run_module, oned):
+    """Hâpy's networks on Open vSwitch, as cloud_site declares them: VN_MAD ovswitch on the switch vswitch, the
+    network's VLAN, VLANs trunked to its VMs (VLAN_TAGGED_ID), no PHYDEV (the networks role owns the switch's
+    uplinks). oned keeps them as declared, an Open vSwitch bridge type; a re-run writes nothing."""
+    decl = {"name": "CR_dmz", "vn_mad": "ovswitch", "bridge": "vswitch", "vlan_id": 40,
+            "attributes": {"VLAN_TAGGED_ID": "110,120"},
+            "address_ranges": [{"type": "IP4", "ip": "10.1.3.1", "size": 10}]}
+    created = run_module("one_vnet", **decl)
+    assert created["changed"] and not created.failed
+    template = created["vnet"]["template"]
+    assert {k: template.get(k) for k in ("VN_MAD", "BRIDGE", "VLAN_ID", "VLAN_TAGGED_ID")} == \
+        {"VN_MAD": "ovswitch", "BRIDGE": "vswitch", "VLAN_ID": "40", "VLAN_TAGGED_ID": "110,120"}
+    vnet = xml(oned, "one.vn.info", created["vnet"]["id"])
+    assert [vnet.findtext(field) for field in ("PHYDEV", "BRIDGE_TYPE", "VLAN_ID")] == ["", "openvswitch", "40"]
+    assert run_module("one_vnet", **decl).writes == {}
+    retagged = run_module("one_vnet", **{**decl, "vlan_id": 41, "attributes": {"VLAN_TAGGED_ID": "110-112"}})
+    assert retagged["changed"] and retagged.writes == {"one.vn.update": 1}
+    assert xml(oned, "one.vn.info", created["vnet"]["id"]).findtext("VLAN_ID") == "41"

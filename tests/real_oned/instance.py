@@ -143,12 +143,6 @@ class OnedInstance:
         (self.root / "var").mkdir()
         for sub in ("vms", "datastores", "import", "lock"):
             (self.root / "var" / sub).mkdir(exist_ok=True)
-        if self.node is not None:
-            scripts = self.root / "var" / "remotes" / "vmm" / "sshnode"
-            scripts.mkdir()
-            for action, text in NODE_VMM_SCRIPTS.items():
-                (scripts / action).write_text(text)
-                (scripts / action).chmod(0o755)
         (self.root / "one_auth").write_text(f"oneadmin:{self.password}\n")
         self._lay_out_release()
 
@@ -158,6 +152,12 @@ class OnedInstance:
         shutil.rmtree(self.root / "var" / "remotes", ignore_errors=True)
         shutil.copytree(self.prefix / "etc", self.root / "etc", symlinks=True)
         shutil.copytree(self.prefix / "var" / "remotes", self.root / "var" / "remotes", symlinks=True)
+        if self.node is not None:  # the ssh node's VMM driver lives among the release's drivers
+            scripts = self.root / "var" / "remotes" / "vmm" / "sshnode"
+            scripts.mkdir()
+            for action, text in NODE_VMM_SCRIPTS.items():
+                (scripts / action).write_text(text)
+                (scripts / action).chmod(0o755)
         self._configure_oned(self.root / "etc" / "oned.conf")
         self._configure_monitord(self.root / "etc" / "monitord.conf")
         sched = self.root / "etc" / "sched.conf"  # 6.10: mm_sched is a separate daemon talking XML-RPC

@@ -1,4 +1,4 @@
-"""Load a role's Python script (a file without .py, installed on hosts) as a module, for unit tests."""
+"""Load a role's Python script (installed on hosts behind an interpreter line) as a module, for unit tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROLES = Path(__file__).resolve().parents[2] / "roles"
 
 
 def load_script(role_file: str, name: str) -> ModuleType:
-    """``load_script("backups/files/hapy-onedb-backup", "hapy_onedb_backup")``."""
+    """``load_script("backups/files/hapy_onedb_backup.py", "hapy_onedb_backup")``."""
     loader = importlib.machinery.SourceFileLoader(name, str(ROLES / role_file))
     spec = importlib.util.spec_from_loader(loader.name, loader)
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""roles/backups/files/hapy-onedb-backup: retention rules, archive verification, SQLite backend (no MariaDB needed).
+"""roles/backups/files/hapy_onedb_backup.py: retention rules, archive verification, SQLite backend (no MariaDB needed).
 
 The MariaDB path (mariadb-dump, restore) runs for real in ``molecule test -s backups``.
 """
@@ -20,7 +20,7 @@ from tests.unit.script_module import load_script
 
 UTC = dt.timezone.utc  # noqa: UP017
 
-hob = load_script("backups/files/hapy-onedb-backup", "hapy_onedb_backup")
+hob = load_script("backups/files/hapy_onedb_backup.py", "hapy_onedb_backup")
 
 
 def touch_archive(directory: Path, stamp: str) -> str:

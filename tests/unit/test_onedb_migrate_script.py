@@ -1,4 +1,4 @@
-"""roles/frontend/files/hapy-onedb-migrate: its decisions and how it reads oned.conf (no OpenNebula needed).
+"""roles/frontend/files/hapy_onedb_migrate.py: its decisions and how it reads oned.conf (no OpenNebula needed).
 
 The commands themselves (onedb upgrade, oned -i + onedb sqlite2mysql) run on real oned 6.10.5/7.0.2 and a real
 MariaDB in tests/upgrade/test_upgrade.py.
@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.script_module import load_script
 
-hom = load_script("frontend/files/hapy-onedb-migrate", "hapy_onedb_migrate")
+hom = load_script("frontend/files/hapy_onedb_migrate.py", "hapy_onedb_migrate")
 UP_TO_DATE = {"shared": "7.0.0", "local": "7.0.0", "required_shared": "7.0.0", "required_local": "7.0.0", "verdict": 0}
 
 

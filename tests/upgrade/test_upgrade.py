@@ -1,12 +1,12 @@
 """A school's OpenNebula moved from SQLite to MariaDB, then upgraded 6.10.5 -> 7.0.2, on real oned.
 
 The demo school's cloud level (``site.yml`` on ``inventories/demo``) is converged on a real oned 6.10.5 on SQLite; its
-database then goes through the frontend role's own helper (``roles/frontend/files/hapy-onedb-migrate``: the decisions,
-``oned -i`` + ``onedb sqlite2mysql`` with the row counts compared, ``onedb upgrade``), each change after the backups
-role's archive (``roles/backups/files/hapy-onedb-backup``); oned starts on the result, every object is compared kind
-by kind with what was served before, and the demo's second run changes nothing. MariaDB is a ``mariadbd`` of this
-module's own (temporary datadir, loopback port), stopped at the end. The other order (upgrade on SQLite, then the
-move, where 7.0's leftover ``vm_import`` table matters) runs in ``molecule/upgrade``.
+database then goes through the frontend role's own helper (``roles/frontend/files/hapy_onedb_migrate.py``: the
+decisions, ``oned -i`` + ``onedb sqlite2mysql`` with the row counts compared, ``onedb upgrade``), each change after
+the backups role's archive (``roles/backups/files/hapy_onedb_backup.py``); oned starts on the result, every object is
+compared kind by kind with what was served before, and the demo's second run changes nothing. MariaDB is a
+``mariadbd`` of this module's own (temporary datadir, loopback port), stopped at the end. The other order (upgrade on
+SQLite, then the move, where 7.0's leftover ``vm_import`` table matters) runs in ``molecule/upgrade``.
 
 What stands in for the role's Ansible glue, which only runs in a container (``molecule/upgrade``):
 ``systemctl stop/start opennebula`` (the harness stops and starts the instance), ``apt`` (``switch_release``: the
@@ -36,8 +36,10 @@ from tests.real_oned import endpoints
 from tests.real_oned.endpoint import RealOnedEndpoint
 from tests.real_oned.instance import free_ports
 
-MIGRATE = ROOT / "roles" / "frontend" / "files" / "hapy-onedb-migrate"
-BACKUP = ROOT / "roles" / "backups" / "files" / "hapy-onedb-backup"
+# the roles install both behind "#!/usr/bin/python3" (standard library only): run them with that interpreter
+HOST_PYTHON = "/usr/bin/python3"
+MIGRATE = ROOT / "roles" / "frontend" / "files" / "hapy_onedb_migrate.py"
+BACKUP = ROOT / "roles" / "backups" / "files" / "hapy_onedb_backup.py"
 DEMO_PASSWORD = "demo-oneadmin"
 DEMO_IMAGES = ("eole-2.9-amon", "eole-2.9-scribe")
 KINDS = ("cluster", "host", "vn", "datastore", "image", "template", "vm", "user", "group", "acl", "vdc", "secgroup",
@@ -119,7 +121,7 @@ def helper(endpoint: RealOnedEndpoint, *args: str, env: dict | None = None) -> t
     """The role's hapy-onedb-migrate on this instance (its ONE_LOCATION); onedb's "is oned running" check asks
     this instance's own port."""
     full_env = {**endpoint.instance.environment(), "ONE_XMLRPC": endpoint.instance.url, **(env or {})}
-    proc = subprocess.run([str(MIGRATE), *args], env=full_env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([HOST_PYTHON, str(MIGRATE), *args], env=full_env, capture_output=True, text=True, timeout=600)
     assert proc.stdout.strip(), proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
@@ -135,8 +137,8 @@ def backup_archive(endpoint: RealOnedEndpoint, dump_dir: Path, mysql: dict | Non
                                f"host={mysql['server']}\nport={mysql['port']}\n")
         settings.update(backend="mysql", database=mysql["name"], option_file=str(option_file))
     (dump_dir / "onedb-backup.json").write_text(json.dumps(settings))
-    made = subprocess.run([str(BACKUP), "--config", str(dump_dir / "onedb-backup.json")], capture_output=True,
-                          text=True)
+    made = subprocess.run([HOST_PYTHON, str(BACKUP), "--config", str(dump_dir / "onedb-backup.json")],
+                          capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     archive = re.search(r"archive (\S+):", made.stdout).group(1)
     with tarfile.open(archive) as tar:  # (--verify wants etc/one: the instance's etc is elsewhere)

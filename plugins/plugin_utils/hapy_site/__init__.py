@@ -9,6 +9,7 @@ the controller and for unit tests. (``module_utils`` is the OpenNebula layer onl
 * :mod:`.guests` — guest declarations and their fixed addresses;
 * :mod:`.validation` — one school's inventory as a whole;
 * :mod:`.academy` — the schools of an academy against each other;
+* :mod:`.academy_file` — the compact academy file (one entry per school) as inventory schools;
 * :mod:`.eole_config` — EOLE's ``config.eol`` of a guest and its schema check;
 * :mod:`.context` — the guest as OpenNebula boots it (NICs, CONTEXT, secrets, boot stages; ``first_boot.sh``);
 * :mod:`.zephir` — Zéphir mode: the guests a Zéphir declares (Hâpy's automatic deployment);

@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import Errors, Site, ip4
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import Errors, IPNetwork, Site, ip4
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import validate_networks
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import validate_school
-from netaddr import IPNetwork
 
 PASSWORD_DIGESTS = (("root_password_digest", "hapy_eole_root_password", "root password"),
                     ("addc_password_digest", "hapy_eole_addc_password", "AD administrator password"))
@@ -61,7 +60,7 @@ def validate_academy(sites: Mapping[str, Site], frontends: Mapping[str, list[str
             if sharing != group:
                 errors.append(f"{group}: {variable} is the same as {sharing}'s; expected one {what} per school "
                               "(from the vault), never one academy-wide password")
-        _, plan = validate_networks(site)
+        _errors, plan = validate_networks(site)
         spans += [(IPNetwork(n["cidr"]).first, IPNetwork(n["cidr"]).last, group, n["cidr"]) for n in plan]
     spans.sort()
     widest: tuple[int, int, str, str] | None = None  # the span reaching furthest so far

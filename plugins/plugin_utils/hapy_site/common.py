@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.eole.hapy.plugins.module_utils.one_template import TemplateError, check_name, check_value
-from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange
 
 Site = Mapping[str, Any]
 Network = dict[str, Any]
@@ -19,6 +18,22 @@ Errors = list[str]
 
 class HapySiteError(ValueError):
     """The inventory cannot produce a plan or a guest configuration (run ``validation.validate_site`` first)."""
+
+
+def _netaddr_missing(*args: Any, **kwargs: Any) -> Any:
+    # not a ValueError: the value checks below must not read it as a bad address
+    raise ModuleNotFoundError("the Python package netaddr is missing on the controller: pip install netaddr (an AWX "
+                              "execution environment built from execution-environment.yml has it)")
+
+
+# All address math of the site model uses netaddr, imported here only. Without it the plugins still load (ansible-doc,
+# ansible-test's import check); the first address computed then says what is missing.
+try:
+    # IPSet is imported for plan and guests  # pylint: disable-next=unused-import
+    from netaddr import AddrFormatError, IPAddress, IPNetwork, IPRange, IPSet
+except ImportError:
+    AddrFormatError = ValueError
+    IPAddress = IPNetwork = IPRange = IPSet = _netaddr_missing
 
 
 UAI_RE = re.compile(r"^[0-9]{7}[A-Za-z]$")
@@ -79,7 +94,7 @@ def net4(value: Any) -> IPNetwork | None:
     """``value`` as an IPv4 network ``a.b.c.d/nn`` (host bits clear), or None."""
     if not isinstance(value, str) or "/" not in value:
         return None
-    addr, _, prefix = value.partition("/")
+    addr, _sep, prefix = value.partition("/")
     if ip4(addr) is None or not prefix.isdigit() or not 0 <= int(prefix) <= 32:
         return None
     net = IPNetwork(value, version=4)
@@ -103,7 +118,7 @@ def as_list(value: Any) -> list[Any]:
 
 def ip_range(spec: str) -> IPRange:
     """``a.b.c.d`` or ``a.b.c.d-e.f.g.h`` as an IPRange (spec already validated)."""
-    first, _, last = spec.partition("-")
+    first, _sep, last = spec.partition("-")
     return IPRange(first, last or first)
 
 

@@ -90,7 +90,7 @@ def _interfaces(links: list[tuple[dict[str, Any], Network]], release: str) -> di
 
 def _dhcp(links: list[tuple[dict[str, Any], Network]]) -> dict[str, Any]:
     """The Amon's DHCP service: one range per zone that has a client pool."""
-    pools = [net for _, net in links if net["dhcp"]]
+    pools = [net for _nic, net in links if net["dhcp"]]
     doc: dict[str, Any] = {"activer_dhcp": eole_var("oui" if pools else "non")}
     if pools:
         doc["adresse_network_dhcp"] = eole_var([net["network"] for net in pools])

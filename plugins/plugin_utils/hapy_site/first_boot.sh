@@ -1,4 +1,3 @@
-#!/bin/bash
 # eole.hapy - first boot of an EOLE guest. OpenNebula's one-context runs it at every boot (START_SCRIPT_BASE64 of
 # the VM's context, built by hapy_site/context.py), with the context's variables in its environment. It does its
 # work once:

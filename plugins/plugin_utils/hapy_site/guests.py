@@ -15,6 +15,10 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     HOST_RE,
     Errors,
     HapySiteError,
+    IPAddress,
+    IPNetwork,
+    IPRange,
+    IPSet,
     Network,
     ip4,
     ip_range,
@@ -31,7 +35,6 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.releases impor
     release_source,
     type_amon_of,
 )
-from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
 PROFILES = ("amon", "horus", "scribe", "amonecole", "other")
 """Guest profiles; ``other`` is a non-EOLE VM (no config.eol)."""

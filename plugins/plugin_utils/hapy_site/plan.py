@@ -6,7 +6,7 @@ checks of the networks an inventory declares."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
@@ -15,6 +15,10 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     NAME_RE,
     Errors,
     HapySiteError,
+    IPAddress,
+    IPNetwork,
+    IPRange,
+    IPSet,
     Network,
     Site,
     academy_settings,
@@ -26,9 +30,11 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     one_text_errors,
     unknown_keys,
 )
-from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
 VN_MADS = ("bridge", "802.1Q", "ovswitch", "vxlan")
+# Open vSwitch uplink modes (Hâpy's port modes; Open vSwitch's Port vlan_mode), the default first.
+OVS_PORT_MODES = ("trunk", "access", "native-tagged", "native-untagged")
+OVS_PORT_KEYS = {"interface", "mode", "vlan_id", "trunks", "bridge"}
 
 # Standard networks, in Amon interface order (eth0..eth4): name -> (EOLE zone, subnet index in the school block,
 # default VLAN id, internal?). ``wan`` is the outside link: its gateway is the academy router, not the Amon.
@@ -52,7 +58,7 @@ DHCP_DEFAULT = ("admin", "pedago")
 
 NETWORK_KEYS = {
     "name", "enabled", "zone", "subnet_index", "vlan_id", "cidr", "gateway", "dns", "bridge", "phydev", "vn_mad",
-    "vnet_name", "ar", "dhcp", "reserved", "description", "mtu",
+    "vnet_name", "ar", "dhcp", "reserved", "description", "mtu", "vlan_tagged_id",
 }
 
 
@@ -166,6 +172,7 @@ def network_plan(school: Mapping[str, Any], networks: Iterable[Mapping[str, Any]
             "internal": internal,
             "description": decl.get("description", f"{name} ({school.get('uai', '')})".strip()),
             **({"mtu": decl["mtu"]} if "mtu" in decl else {}),
+            **({"vlan_tagged_id": sorted(set(decl["vlan_tagged_id"]))} if decl.get("vlan_tagged_id") else {}),
         })
     return plan
 
@@ -201,6 +208,9 @@ def _validate_network_decl(decl: Any, path: str) -> Errors:
         errors.append(f"{path}.mtu: {decl['mtu']!r}; expected an integer 576..9216")
     if "enabled" in decl and not isinstance(decl["enabled"], bool):
         errors.append(f"{path}.enabled: {decl['enabled']!r}; expected true or false")
+    tagged = decl.get("vlan_tagged_id")
+    if tagged is not None and (not isinstance(tagged, list) or not all(_vlan(t) for t in tagged)):
+        errors.append(f"{path}.vlan_tagged_id: {tagged!r}; expected a list of VLAN ids, integers 1..4094")
     if "vn_mad" in decl and decl["vn_mad"] not in VN_MADS:
         errors.append(f"{path}.vn_mad: {decl['vn_mad']!r}; expected one of {', '.join(VN_MADS)}")
     if "bridge" in decl and (not isinstance(decl["bridge"], str) or not BRIDGE_RE.match(decl["bridge"])):
@@ -232,11 +242,15 @@ def _validate_network_decl(decl: Any, path: str) -> Errors:
     return errors
 
 
+def _vlan(value: Any) -> bool:
+    return is_int(value) and 1 <= value <= 4094
+
+
 def _validate_plan_network(net: Network, path: str) -> Errors:
     """Errors of one computed network: a name and description OpenNebula keeps as they are, addresses inside the
     subnet, AR and DHCP pool consistent."""
-    errors = one_name_errors(net["vnet_name"], f"{path}.vnet_name") + one_text_errors(net["description"],
-                                                                                        f"{path}.description")
+    errors = one_name_errors(net["vnet_name"], f"{path}.vnet_name")
+    errors += one_text_errors(net["description"], f"{path}.description")
     cidr = IPNetwork(net["cidr"])
     hosts = IPRange(cidr.first + 1, cidr.last - 1) if cidr.size > 2 else IPRange(cidr.first, cidr.last)
     if IPAddress(net["gateway"]) not in hosts:
@@ -276,6 +290,138 @@ def validate_plan(plan: list[Network], names: Mapping[str, str]) -> Errors:
             if IPSet([net["cidr"]]) & IPSet([earlier["cidr"]]):
                 errors.append(f"{path}.cidr: {net['cidr']} overlaps {earlier['cidr']} of network "
                               f"'{earlier['name']}'; expected disjoint subnets")
+    return errors + ovs_plan_errors(plan, lambda name: names.get(name, f"hapy_networks[{name}]"))
+
+
+def ovs_plan_errors(plan: list[Network], path_of: Callable[[str], str]) -> Errors:
+    """Errors of the plan's Open vSwitch networks (``vn_mad: ovswitch``) against each other and the others: a
+    switch takes every frame of its ports, so an interface is a port of one switch and of no Linux bridge or VLAN
+    link, and every network on it needs a VLAN (a VM port without a tag carries every VLAN)."""
+    errors: Errors = []
+    others = [net for net in plan if net.get("vn_mad", "bridge") != "ovswitch"]
+    other_phydevs = {net["phydev"]: net for net in others if net.get("phydev")}
+    other_bridges = {net["bridge"]: net for net in others}
+    switch_of: dict[str, Network] = {}
+    for net in plan:
+        path = path_of(net["name"])
+        if net.get("vn_mad", "bridge") != "ovswitch":
+            if net.get("vlan_tagged_id"):
+                errors.append(f"{path}.vlan_tagged_id: set on a {net.get('vn_mad', 'bridge')} network; expected "
+                              "vn_mad ovswitch (only OpenNebula's Open vSwitch driver trunks VLANs to a VM)")
+            continue
+        if not _vlan(net.get("vlan_id")):
+            errors.append(f"{path}.vlan_id: {net.get('vlan_id')!r} on Open vSwitch; expected an integer 1..4094 "
+                          "(a VM port without a tag would carry every VLAN of the switch)")
+        phydev, bridge = net.get("phydev"), net["bridge"]
+        if bridge in other_bridges:
+            errors.append(f"{path}.bridge: {bridge} is also the Linux bridge of network "
+                          f"'{other_bridges[bridge]['name']}'; expected distinct names")
+        if not phydev:
+            continue
+        if phydev in other_phydevs:
+            other = other_phydevs[phydev]
+            errors.append(f"{path}.phydev: {phydev} also carries network '{other['name']}' "
+                          f"({other.get('vn_mad', 'bridge')}); expected an interface of its own for Open vSwitch")
+        first = switch_of.setdefault(phydev, net)
+        if first["bridge"] != bridge:
+            errors.append(f"{path}.bridge: {bridge}, but {phydev} is already a port of {first['bridge']} (network "
+                          f"'{first['name']}'); expected one switch per interface")
+    return errors
+
+
+def ovs_switches(plan: list[Network], ports: Iterable[Mapping[str, Any]] | None = None,
+                 ports_var: str = "networks_ovs_ports") -> list[dict[str, Any]]:
+    """The Open vSwitch bridges of the plan (its ``vn_mad: ovswitch`` networks), in plan order, each with its uplink
+    ports in the terms of ``eole.hapy.ovs_bridge``: ``[{name, ports: [{name, vlan_mode, tag, trunks}]}]``.
+
+    Every interface carrying one of these networks is a port of their switch; ``ports`` (Hâpy's ports) sets how,
+    per interface: ``{interface, mode, vlan_id, trunks, bridge}``. ``mode`` is ``trunk`` by default; ``access``
+    carries ``vlan_id`` (default: the VLAN of the interface's network) untagged; ``native-tagged`` and
+    ``native-untagged`` also need ``vlan_id`` (the native VLAN). ``trunks`` defaults to the VLANs of the
+    interface's networks (and their ``vlan_tagged_id``), so VLANs of networks without an interface (internal
+    only) never leave the host; ``[]`` carries every VLAN. Raises :class:`HapySiteError` listing every error.
+    """
+    errors = ovs_plan_errors(plan, lambda name: f"networks_plan[{name}]")
+    nets = [net for net in plan if net.get("vn_mad") == "ovswitch"]
+    switches = {net["bridge"]: [] for net in nets}
+    on_iface: dict[str, list[Network]] = {}
+    for net in nets:
+        if net.get("phydev"):
+            on_iface.setdefault(net["phydev"], []).append(net)
+    declared: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for i, port in enumerate(ports or []):
+        path = f"{ports_var}[{i}]"
+        if not isinstance(port, Mapping):
+            errors.append(f"{path}: {port!r}; expected {{interface, mode, vlan_id, trunks, bridge}}")
+            continue
+        errors += unknown_keys(port, OVS_PORT_KEYS, path)
+        iface = port.get("interface")
+        if not isinstance(iface, str) or not BRIDGE_RE.match(iface):
+            errors.append(f"{path}.interface: {iface!r}; expected an interface name like eno1")
+        elif iface in declared:
+            errors.append(f"{path}.interface: {iface} already declared by {declared[iface][0]}; expected one entry "
+                          "per interface")
+        else:
+            declared[iface] = (path, port)
+    bad = set()
+    for iface, (path, port) in declared.items():
+        port_errors = _ovs_port_errors(path, port, on_iface.get(iface, []), list(switches))
+        errors += port_errors
+        bad.update([iface] if port_errors else [])
+    for iface in dict.fromkeys([*on_iface, *declared]):
+        port = declared.get(iface, ("", {}))[1]
+        iface_nets = on_iface.get(iface, [])
+        if iface in bad:
+            continue
+        own = sorted({net["vlan_id"] for net in iface_nets if _vlan(net.get("vlan_id"))})
+        tagged = {v for net in iface_nets for v in net.get("vlan_tagged_id", [])}
+        mode = port.get("mode", "trunk")
+        tag = port.get("vlan_id", own[0] if mode == "access" and len(own) == 1 else None)
+        trunks = [] if mode == "access" else sorted(set(port.get("trunks", [*own, *tagged, *([tag] if tag else [])])))
+        bridge = port.get("bridge") or (iface_nets[0]["bridge"] if iface_nets else next(iter(switches)))
+        switches[bridge].append({"name": iface, "vlan_mode": mode, "tag": tag, "trunks": trunks})
+    if errors:
+        raise HapySiteError("; ".join(errors))
+    return [{"name": bridge, "ports": ports_of} for bridge, ports_of in switches.items()]
+
+
+def _ovs_port_errors(path: str, port: Mapping[str, Any], nets: list[Network], switches: list[str]) -> Errors:
+    """Errors of one declared uplink port, given the networks on its interface and the plan's switches."""
+    errors: Errors = []
+    mode, vlan_id, trunks = port.get("mode", "trunk"), port.get("vlan_id"), port.get("trunks")
+    bridge = port.get("bridge") or (nets[0]["bridge"] if nets else (switches[0] if len(switches) == 1 else None))
+    if mode not in OVS_PORT_MODES:
+        errors.append(f"{path}.mode: {mode!r}; expected one of {', '.join(OVS_PORT_MODES)}")
+    if not switches:
+        errors.append(f"{path}: the plan has no vn_mad ovswitch network; expected one for an Open vSwitch port")
+    elif bridge is None:
+        errors.append(f"{path}.bridge: missing; {port['interface']} carries no network of the plan and the plan has "
+                      f"several switches, expected one of {', '.join(switches)}")
+    elif bridge not in switches:
+        errors.append(f"{path}.bridge: {bridge!r}; expected a switch of the plan's ovswitch networks "
+                      f"({', '.join(switches)})")
+    elif nets and nets[0]["bridge"] != bridge:
+        errors.append(f"{path}.bridge: {bridge}, but network '{nets[0]['name']}' puts {port['interface']} on "
+                      f"{nets[0]['bridge']}; expected one switch per interface")
+    if vlan_id is not None and not _vlan(vlan_id):
+        errors.append(f"{path}.vlan_id: {vlan_id!r}; expected an integer 1..4094")
+    if trunks is not None and (not isinstance(trunks, list) or not all(_vlan(t) for t in trunks)):
+        errors.append(f"{path}.trunks: {trunks!r}; expected a list of VLAN ids, integers 1..4094 ([] for all)")
+    if mode == "trunk" and vlan_id is not None:
+        errors.append(f"{path}.vlan_id: {vlan_id} with mode trunk; expected none (trunks lists the VLANs), or mode "
+                      "native-untagged/native-tagged for a native VLAN")
+    if mode in ("native-tagged", "native-untagged") and vlan_id is None:
+        errors.append(f"{path}.vlan_id: missing; mode {mode} needs the native VLAN")
+    if mode == "access":
+        vlans = sorted({net["vlan_id"] for net in nets})
+        if trunks:
+            errors.append(f"{path}.trunks: {trunks} with mode access; expected none (an access port carries one VLAN)")
+        if vlan_id is None and len(vlans) != 1:
+            errors.append(f"{path}.vlan_id: missing; an access port carries one VLAN and {port['interface']} has "
+                          f"networks on {vlans or 'none'}")
+        elif vlan_id is not None and any(v != vlan_id for v in vlans):
+            errors.append(f"{path}.vlan_id: {vlan_id}, but {port['interface']} also has networks on VLANs "
+                          f"{[v for v in vlans if v != vlan_id]}; expected access ports to carry one VLAN")
     return errors
 
 

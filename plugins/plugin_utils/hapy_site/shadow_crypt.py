@@ -23,7 +23,7 @@ SALT_CHARS = _ALPHABET
 def _b64(b2: int, b1: int, b0: int, count: int) -> str:
     value = (b2 << 16) | (b1 << 8) | b0
     out = []
-    for _ in range(count):
+    for _round in range(count):
         out.append(_ALPHABET[value & 0x3F])
         value >>= 6
     return "".join(out)

@@ -92,8 +92,8 @@ def validate_backup(backup: Any) -> Errors:
         errors.append(f"hapy_backup.keep_last: {backup['keep_last']!r}; expected an integer >= 1")
     if "keep_days" in backup and (not is_int(backup["keep_days"]) or backup["keep_days"] < 0):
         errors.append(f"hapy_backup.keep_days: {backup['keep_days']!r}; expected an integer >= 0")
-    if "jobs" in backup and not (isinstance(backup["jobs"], list) and all(isinstance(j, Mapping)
-                                                                           for j in backup["jobs"])):
+    jobs = backup.get("jobs")
+    if "jobs" in backup and not (isinstance(jobs, list) and all(isinstance(job, Mapping) for job in jobs)):
         errors.append(f"hapy_backup.jobs: {backup['jobs']!r}; expected a list of backup job definitions")
     if "schedule" in backup and (not isinstance(backup["schedule"], str) or not CRON_RE.match(backup["schedule"])):
         errors.append(f"hapy_backup.schedule: {backup['schedule']!r}; expected a cron expression like '30 1 * * *'")
@@ -116,7 +116,7 @@ def validate_san(san: Any, mode: Any) -> Errors:
         return ["hapy_san: missing or not a mapping; expected {portal, target_iqn, lun_wwid, chap_user, "
                 + "chap_secret} in cluster mode"]
     errors = unknown_keys(san, SAN_KEYS, "hapy_san")
-    host, _, port = str(san.get("portal", "")).partition(":")
+    host, _sep, port = str(san.get("portal", "")).partition(":")
     if ip4(host) is None or (port and not (port.isdigit() and 0 < int(port) < 65536)):
         errors.append(f"hapy_san.portal: {san.get('portal')!r}; expected an iSCSI portal like 10.9.0.10:3260")
     if not isinstance(san.get("target_iqn"), str) or not IQN_RE.match(san["target_iqn"]):

@@ -203,7 +203,7 @@ def guest_from_config(server_id: int, config: Any, plan: Iterable[Network],
     errors: Errors = [f"{where}: {var}: missing; expected Hâpy's VM model variables (activer_modele_vm: oui)"
                       for var in REQUIRED_VARIABLES if config.get(var) in (None, "")]
     name = str(override.get("name") or _first(config.get("nom_machine"))
-               or str(_first(config.get("nom_domaine_machine")) or "").split(".")[0]).lower()
+               or str(_first(config.get("nom_domaine_machine")) or "").split(".", maxsplit=1)[0]).lower()
     if not HOST_RE.match(name):
         errors.append(f"{where}: nom_machine: {name!r}; expected a lower-case host name (or "
                       f"hapy_deployment.guests[{server_id}].name)")
