@@ -62,9 +62,10 @@ options:
       - "One entry per school. Keys: C(uai) (required, e.g. C(9740001A)), C(name) (required), C(index) or C(block)
         (its address block, see C(docs/inventory.md)), C(mode) (C(single), the default, or C(cluster)),
         C(frontend) (required: the frontend's address, or C({address, name, vars})), C(nodes) (cluster mode: a list
-        of node addresses or C({address, name, vars})), C(domain), C(workgroup), C(api_url) (default
-        C(http://<frontend address>:2633/RPC2), becomes C(hapy_one_api_url)), C(vars) (the school's other
-        variables: C(hapy_networks), C(hapy_guests), C(hapy_san), any academy default)."
+        of node addresses or C({address, name, vars})), C(domain), C(workgroup), C(ad_domain), C(eole_release)
+        (the school's EOLE release, a text like C(2.9.0)), C(api_url) (default C(http://<frontend address>:2633/RPC2),
+        becomes C(hapy_one_api_url)), C(vars) (the school's other variables: C(hapy_networks), C(hapy_guests),
+        C(hapy_san), any academy default)."
     type: list
     elements: dict
     required: true

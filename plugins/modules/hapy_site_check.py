@@ -13,9 +13,11 @@ description:
   - Runs on the controller (action plugin), changes nothing, needs no connection to the host.
   - Validates C(hapy_school), C(hapy_mode), C(hapy_networks) and C(hapy_academy.networks), the computed network plan
     (VLAN ids, overlapping subnets, gateways, OpenNebula ranges, DHCP pools), C(hapy_guests) (profiles, sizes, NICs
-    on known networks, addresses inside their network and range, outside reserved addresses, unique), C(hapy_backup),
-    C(hapy_san) (required in cluster mode), C(hapy_one), C(hapy_db) and C(hapy_ha) (HA frontends, the floating
-    address and at least 3 servers in one subnet, 4 distinct addresses outside what the plan hands out).
+    on known networks, addresses inside their network and range, outside reserved addresses, unique; each EOLE guest's
+    release ships its profile, an Amon's ERA model is one of its release's or the site's), the generator's settings
+    of C(hapy_school) and C(hapy_academy) (C(eole_release), C(era_models), C(admin_networks), C(proxy)...),
+    C(hapy_backup), C(hapy_san) (required in cluster mode), C(hapy_one), C(hapy_db) and C(hapy_ha) (HA frontends, the
+    floating address and at least 3 servers in one subnet, 4 distinct addresses outside what the plan hands out).
   - Fails with every error at once, one per line, each naming the field path and the expected form.
   - Warns (without failing) about an even number of HA servers, which survives no more failures than one fewer.
   - The same checks are available as the filter P(eole.hapy.hapy_validate_site#filter).

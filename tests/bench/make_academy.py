@@ -23,19 +23,25 @@ sys.path[:0] = [str(ROOT / ".collections"), str(ROOT)]
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import uai_check_letter  # noqa: E402
 
 GUEST_NICS = {"amon": ["wan", "admin", "pedago", "dmz", "dmz_priv"], "scribe": ["pedago"], "horus": ["admin"]}
+GUEST_RELEASES = {"horus": "2.7.2"}
+"""Guests not on the academy's EOLE release: Horus ends with EOLE 2.8.0 (the others take 2.9.0)."""
 
 ACADEMY_VARS = {
     "hapy_academy": {"name": "ac-reunion", "base": "10.0.0.0/8", "school_prefix": 16, "network_prefix": 24,
                      "phydev": "eno1", "vn_mad": "bridge", "dns": ["172.16.0.53"], "ntp": ["ntp1.ac-reunion.fr"],
-                     "update_servers": ["eole.ac-dijon.fr"], "networks": [{"name": "wan", "vlan_id": 100}]},
+                     "update_servers": ["eole.ac-dijon.fr"], "networks": [{"name": "wan", "vlan_id": 100}],
+                     "eole_release": "2.9.0", "era_models": ["5zones-974"]},  # the 5-zone Amon's ERA model
     "hapy_one": {"version": "6.10", "api_url": "{{ hapy_one_api_url }}", "oneadmin_password": "bench-oneadmin"},
     "hapy_db": {"backend": "sqlite"},
     "hapy_eole_root_password": "bench-root-{{ hapy_school.uai | lower }}",
     "hapy_backup": {"device": "/dev/sdb", "label": "SAUVEGARDES", "mountpoint": "/mnt/sauvegardes", "keep_last": 7,
                     "schedule": "30 1 * * *", "vm_label": "sauvegarde", "mode": "FULL"},
     "hapy_guests": [
-        {"name": name, "profile": name, "cpu": 1, "vcpu": 2, "memory": 2048, "disk": 20480,
-         "image": f"eole-2.9-{name}", "nics": [{"network": n} for n in nics], "labels": ["sauvegarde"]}
+        {"name": name, "profile": name,
+         **({"eole_release": GUEST_RELEASES[name]} if name in GUEST_RELEASES else {}),
+         "cpu": 1, "vcpu": 2, "memory": 2048, "disk": 20480,
+         "image": f"eole-{GUEST_RELEASES.get(name, '2.9')}-{name}", "nics": [{"network": n} for n in nics],
+         "labels": ["sauvegarde"]}
         for name, nics in GUEST_NICS.items()
     ],
 }

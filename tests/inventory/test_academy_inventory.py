@@ -113,7 +113,7 @@ def test_the_file_itself_is_checked_naming_the_school_and_the_field(tmp_path):
         "schools[0] 9740001A: nodes: ['10.1.1.251']; a single-mode school's frontend is its only node",
         "schools[1] 9740002B: nodes: None; expected the list of the cluster's KVM node addresses",
         "schools[2] 974003C: hapy_school.uai: '974003C'; expected 7 digits and a letter, like 9740001A",
-        "schools[3] 9740004D: school.mdoe: unknown key; expected one of api_url, block,",
+        "schools[3] 9740004D: school.mdoe: unknown key; expected one of ad_domain, api_url, block,",
         "schools[3] 9740004D: frontend: '10.4.1.300'; expected the server's IPv4 address or DNS name",
         "schools[4] 9740001a: hapy_school.uai 9740001a already used by schools[0] 9740001A",
         "schools[5] 9740006F: vars.hapy_mode: set by the school's own keys; expected mode at the school's level",
@@ -148,3 +148,24 @@ def test_each_school_is_checked_like_a_hand_written_inventory_when_read(tmp_path
     ):
         assert line in output, output
     assert "schools[3]" not in output
+
+
+def test_a_school_entry_gives_its_eole_release_and_ad_domain(tmp_path):
+    """``eole_release`` and ``ad_domain`` of a school entry become ``hapy_school``'s, and the release checks of
+    site.yml see them when the file is read: a Horus is accepted in a school on EOLE 2.7.2, refused (naming the
+    school) in one on the academy's 2.9.0."""
+    horus = {"name": "horus", "profile": "horus", "nics": [{"network": "admin"}]}
+    schools = [
+        {"uai": "9740001A", "name": "Un", "index": 1, "frontend": "10.1.1.250", "eole_release": "2.7.2",
+         "ad_domain": "un.ac-reunion.lan"},
+        {"uai": "9740002B", "name": "Deux", "index": 2, "frontend": "10.2.1.250"},
+    ]
+    academy_vars = {"hapy_academy": {"name": "ac-reunion", "uai_check_letter": False, "eole_release": "2.9.0"},
+                    "hapy_guests": [horus]}
+    output = parse_errors(write_academy(tmp_path / "both", schools, academy_vars))
+    assert "schools[1] 9740002B: hapy_guests[0].profile: horus is not shipped by EOLE 2.9.0" in output, output
+    assert "schools[0]" not in output, output
+    hostvars = json.loads(inventory_list(write_academy(tmp_path / "one", schools[:1], academy_vars)).stdout)[
+        "_meta"]["hostvars"]["hapy-9740001a"]
+    assert hostvars["hapy_school"]["eole_release"] == "2.7.2"
+    assert hostvars["hapy_school"]["ad_domain"] == "un.ac-reunion.lan"

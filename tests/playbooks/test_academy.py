@@ -371,7 +371,8 @@ def _val(doc: dict[str, Any], var: str) -> Any:
 
 def test_sample_school_eole_configuration_end_to_end(deployed):
     """Collège Juliette Dodu (9740007G, index 7: 10.7.0.0/16; pedago on VLAN 130, two printers reserved on admin),
-    compared with values written by hand from docs/inventory.md, read back from the endpoint."""
+    EOLE 2.9.0, compared with values written by hand from docs/inventory.md and docs/eole-variables.md, read back
+    from the endpoint."""
     one = deployed["academy"].client("9740007G")
     templates = {t.NAME: t for t in one.templatepool.info(-2, -1, -1).VMTEMPLATE}
     vms = {v.NAME: v for v in one.vmpool.infoextended(-2, -1, -1, -1).VM}
@@ -386,24 +387,34 @@ def test_sample_school_eole_configuration_end_to_end(deployed):
         "nom_academie": "ac-reunion",
         "nom_domaine_local": "9740007g.ac-reunion.lan",
         "time_zone": "Indian/Reunion",
-        "nombre_interfaces": 1,
+        "nombre_interfaces": "1",             # text, as EOLE stores it
         "adresse_ip_eth0": "10.7.2.2",        # first free address of pedago's range (.1 is the Amon)
         "adresse_netmask_eth0": "255.255.255.0",
+        "nom_carte_eth0": ["enp2s0"],         # EOLE 2.9 guests are q35: the first virtio NIC is enp2s0
+        "nom_zone_eth0": "enp2s0",
         "adresse_ip_gw": "10.7.2.1",          # its Amon
         "adresse_ip_dns": ["10.7.2.1"],
         "proxy_client_adresse": "10.7.2.1",
         "proxy_client_port": 3128,
         "serveur_ntp": ["ntp1.ac-reunion.fr", "ntp2.ac-reunion.fr"],
+        "ip_ssh_eth0": ["172.16.0.0", "10.7.1.0"],  # the academy's admins and the school's admin network
+        "ad_domain": "9740007g.ac-reunion.lan",     # the AD realm
+        "ad_address": "10.7.2.2",
+        "ad_public_address": "10.7.2.3",      # its domain controller: the next free address of pedago
+        "smb_workgroup": "etb9740007g",
+        "bareos_dir_name": "scribe-dir",
+        "exim_relay_smtp": "smtp.ac-reunion.fr",
     }
     assert {var: _val(scribe, var) for var in expected_scribe} == expected_scribe
-    assert all(entry["owner"] == "gen_config" for var, entry in scribe.items() if var != "___version___")
+    owners = [entry["owner"] for var, entry in scribe.items() if var != "___version___"]
+    assert all(o == "gen_config" or set(o.values()) == {"gen_config"} for o in owners), "followers: one per index"
 
     amon = _config_eol(vms["amon"].TEMPLATE["CONTEXT"])
     expected_amon = {
         "numero_etab": "9740007g",
         "nom_machine": "amon",
-        "nombre_interfaces": 5,
-        "type_amon": "5zones",
+        "nombre_interfaces": "5",
+        "type_amon": "5zones-974",            # the academy's ERA model (hapy_academy.era_models)
         "adresse_ip_eth0": "10.7.0.2",        # first address of the wan range (.1 is the academy router)
         "adresse_ip_gw": "10.7.0.1",
         "adresse_ip_dns": ["172.16.0.53", "172.16.0.54"],
@@ -411,23 +422,40 @@ def test_sample_school_eole_configuration_end_to_end(deployed):
         "adresse_ip_eth2": "10.7.2.1",        # gateway of pedago
         "adresse_ip_eth3": "10.7.3.1",
         "adresse_ip_eth4": "10.7.4.1",
-        "nom_zone_eth2": "pedago",
-        "proxy_client_adresse": "172.16.0.3",
+        "nom_zone_eth2": "enp4s0",            # the pedago zone's interface, as the firewall model reads it
+        "activer_cache_pere_zone": "oui",     # the academy's proxy, for its intranet zones only
+        "nom_cache_pere_zone": ["172.16.0.3", "172.16.0.3"],
+        "nom_zone_dns_cache": {"0": ".in.adc.education.fr", "1": ".in.orion.education.fr"},
     }
     assert {var: _val(amon, var) for var in expected_amon} == expected_amon
+    assert not [var for var in amon if var.startswith("proxy_client")]
 
     context = vms["amon"].TEMPLATE["CONTEXT"]
     assert context["SET_HOSTNAME"] == "amon"
     assert context["HAPY_HALT"] == "YES"
     assert "NETCFG_TYPE" not in context
     assert base64.b64decode(context["START_SCRIPT_BASE64"]).decode().startswith("#!/bin/bash")
-    horus = templates["horus"].TEMPLATE
-    assert horus["OS"] == {"ARCH": "x86_64", "FIRMWARE": "UEFI", "MACHINE": "q35"}, "EOLE 2.9 boots UEFI on q35"
-    assert horus["GRAPHICS"]["TYPE"] == "VNC"
-    assert horus["INPUT"] == {"BUS": "usb", "TYPE": "tablet"}
-    assert (horus["CPU"], horus["VCPU"], horus["MEMORY"]) == ("1", "2", "4096")
-    assert horus["DISK"]["IMAGE"] == "eole-2.9-horus" and horus["DISK"]["SIZE"] == "102400"
-    assert horus["NIC"] == {"IP": "10.7.1.2", "MODEL": "virtio", "NETWORK": "CR_admin", "NETWORK_UNAME": "oneadmin"}
+    template = templates["scribe"].TEMPLATE
+    assert template["OS"] == {"ARCH": "x86_64", "FIRMWARE": "UEFI", "MACHINE": "q35"}, "EOLE 2.9 boots UEFI on q35"
+    assert template["GRAPHICS"]["TYPE"] == "VNC"
+    assert template["INPUT"] == {"BUS": "usb", "TYPE": "tablet"}
+    assert (template["CPU"], template["VCPU"], template["MEMORY"]) == ("2", "4", "8192")
+    assert template["DISK"]["IMAGE"] == "eole-2.9-scribe" and template["DISK"]["SIZE"] == "204800"
+    assert template["NIC"] == {"IP": "10.7.2.2", "MODEL": "virtio", "NETWORK": "CR_pedago",
+                               "NETWORK_UNAME": "oneadmin"}
+
+
+def test_legacy_horus_keeps_its_older_release(deployed):
+    """Lycée de Bellepierre (9740004D) still runs a Horus, on EOLE 2.7.2 (Horus ends with 2.8.0): BIOS machine,
+    i440FX device names, ``___version___`` 2.7.2, Bareos."""
+    one = deployed["academy"].client("9740004D")
+    horus = {t.NAME: t for t in one.templatepool.info(-2, -1, -1).VMTEMPLATE}["horus"].TEMPLATE
+    assert horus["OS"] == {"ARCH": "x86_64"}, "EOLE before 2.9 boots with the BIOS"
+    config = _config_eol(horus["CONTEXT"])
+    assert config["___version___"] == "2.7.2"
+    assert (_val(config, "nom_carte_eth0"), _val(config, "nom_zone_eth0")) == (["ens3"], "ens3")
+    assert _val(config, "bareos_dir_name") == "horus-dir"
+    assert not [var for var in config if var.startswith(("bacula_", "ad_"))]
 
 
 def test_non_eole_guest_has_no_eole_context(deployed):
@@ -457,6 +485,10 @@ def demo_endpoint():
     ("quote_in_image", "hapy_guests[0].image: 'eole-2.9-\"scribe' contains '\"'"),
     ("backslash_description", "hapy_networks[0].description: a value ending in a backslash must be a single word"),
     ("wrong_uai_letter", "hapy_school.uai: 9740001A has the check letter A, expected 9740001H"),
+    ("horus_on_2_9", "hapy_guests[0].profile: horus is not shipped by EOLE 2.9.0 (its modules: amon, scribe, "
+                     "amonecole; horus exists in 2.7.2, 2.8.0)"),
+    ("unknown_type_amon", "hapy_guests[0].eole.type_amon: '5zones' is not an ERA model of EOLE 2.9.0; expected one "
+                          "of 4zones, 2zones-amonecole"),
 ])
 def test_bad_inventory_fails_before_any_change(demo_endpoint, variant, message):
     run = run_playbook(PLAYBOOK, DEMO, "--tags", "cloud", "-e", f"hapy_one_api_url={demo_endpoint.url}",

@@ -80,7 +80,7 @@ def test_demo_site_check_then_converge_then_change_nothing(demo_oned):
     assert predicted.changed == first.changed, "check mode predicted every change of the first run"
     assert predicted.recap == first.recap
     first_writes = writes(server)
-    assert first_writes.get("one.vn.allocate") == 3, "wan, admin and pedago networks (the demo has no DMZ)"
+    assert first_writes.get("one.vn.allocate") == 4, "wan, admin, pedago and dmz networks (no private DMZ)"
     assert first_writes.get("one.cluster.allocate") == 1
     assert first_writes.get("one.host.allocate") == 1
     assert first_writes.get("one.image.allocate") == len(DEMO_IMAGES)
@@ -141,11 +141,11 @@ hapy_academy:
   uai_check_letter: false
   dns: [10.99.0.1]
   ntp: [pool.ntp.org]
-  networks: [{name: dmz, enabled: false}, {name: dmz_priv, enabled: false}]
+  networks: [{name: dmz_priv, enabled: false}]
   zephir: {address: zephir.ac-reunion.example, user: hapy, password: zephir-secret-pw}
 hapy_guests:
   - {name: amon, profile: amon, cpu: 0.5, vcpu: 1, memory: 1024, disk: 10240, image: eole-2.9-amon,
-     nics: [{network: wan}, {network: admin}, {network: pedago}], zephir_id: 4242}
+     nics: [{network: wan}, {network: admin}, {network: pedago}, {network: dmz}], zephir_id: 4242}
   - {name: scribe, profile: scribe, cpu: 0.5, vcpu: 1, memory: 2048, disk: 20480, image: eole-2.9-scribe,
      nics: [{network: pedago, ip: 10.99.2.10}], labels: [sauvegarde]}
 """

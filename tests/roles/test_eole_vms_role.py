@@ -68,7 +68,8 @@ def test_guests_converge_then_nothing_changes(oned, import_dir):
     assert amon["OS"] == {"ARCH": "x86_64", "FIRMWARE": "UEFI", "MACHINE": "q35"}
     assert amon["DISK"]["IMAGE"] == "eole-2.9-amon" and amon["DISK"]["SIZE"] == "10240"
     assert [(n["NETWORK"], n["IP"], n["MODEL"]) for n in amon["NIC"]] == [
-        ("CR_wan", "10.99.0.2", "virtio"), ("CR_admin", "10.99.1.1", "virtio"), ("CR_pedago", "10.99.2.1", "virtio")]
+        ("CR_wan", "10.99.0.2", "virtio"), ("CR_admin", "10.99.1.1", "virtio"), ("CR_pedago", "10.99.2.1", "virtio"),
+        ("CR_dmz", "10.99.3.1", "virtio")]
     assert amon["GRAPHICS"]["TYPE"] == "VNC" and amon["INPUT"] == {"BUS": "usb", "TYPE": "tablet"}
     context = amon["CONTEXT"]
     hashed = base64.b64decode(context["EOLE_ROOT_PASSWORD_HASH_BASE64"]).decode()
@@ -76,7 +77,8 @@ def test_guests_converge_then_nothing_changes(oned, import_dir):
     assert not any("demo-eole-root" in str(value) or base64.b64encode(b"demo-eole-root").decode() in str(value)
                    for value in context.values())
     config = json.loads(base64.b64decode(context["EOLE_CONFIG_EOL_BASE64"]))
-    assert config["numero_etab"]["val"] == "9749999z" and config["type_amon"]["val"] == "3zones"
+    assert config["numero_etab"]["val"] == "9749999z" and config["type_amon"]["val"] == "4zones"
+    assert config["nom_zone_eth0"]["val"] == "enp2s0", "EOLE 2.9 on q35: the device name, never a zone label"
     vms = {v.NAME: v for v in one.vmpool.infoextended(-2, -1, -1, -1).VM}
     assert sorted(vms) == ["amon", "scribe"]
     assert all((vm.STATE, vm.LCM_STATE) == (3, 3) for vm in vms.values()), "running"

@@ -47,8 +47,8 @@ def test_every_error_of_the_file_at_once_naming_the_school_and_the_field():
         "schools[2] 9740003C: frontend: missing; expected the frontend's address, like 10.1.1.250",
         "schools[3] 9740004D: frontend.adress: unknown key; expected one of address, name, vars",
         "schools[3] 9740004D: frontend.address: None; expected the server's IPv4 address or DNS name, like 10.1.1.250",
-        "schools[4] 9740005E: vars.hapy_school: set by the school's own keys; expected uai, name, index, block, "
-        "domain, workgroup at the school's level",
+        "schools[4] 9740005E: vars.hapy_school: set by the school's own keys; expected uai, name, domain, index, "
+        "block, workgroup, ad_domain, eole_release at the school's level",
         "schools[5] 9740006F: nodes: []; expected the list of the cluster's KVM node addresses",
         "schools[7] 9740008H: host name hapy-x already used by schools[6] 9740007G; expected one name per server",
     ]

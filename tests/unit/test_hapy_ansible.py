@@ -39,8 +39,8 @@ all:
       hapy_school: {uai: 9740100R, name: "Lycée Sample", academy: ac-reunion, domain: lan, index: 42}
       hapy_academy: {dns: [172.16.0.53], ntp: [ntp.ac-reunion.fr]}
       hapy_guests:
-        - {name: amon, profile: amon, nics: [{network: wan}, {network: admin}, {network: pedago}]}
-        - {name: horus, profile: horus, nics: [{network: admin}]}
+        - {name: amon, profile: amon, nics: [{network: wan}, {network: admin}, {network: pedago}, {network: dmz}]}
+        - {name: horus, profile: horus, eole_release: "2.7.2", nics: [{network: admin}]}
         - {name: bad, profile: horus, nics: [{network: pedag}]}
 """
 
@@ -190,7 +190,7 @@ SITE_CHECK = """
 def test_site_check_action(tmp_path: Path) -> None:
     (tmp_path / "check.yml").write_text(SITE_CHECK)
     out = ansible("ansible-playbook", "-i", "inventories/demo", str(tmp_path / "check.yml")).stdout
-    assert "PLAN CR_wan,CR_admin,CR_pedago IPS 10.99.0.2,10.99.1.1,10.99.2.1,10.99.2.10" in out
+    assert "PLAN CR_wan,CR_admin,CR_pedago,CR_dmz IPS 10.99.0.2,10.99.1.1,10.99.2.1,10.99.3.1,10.99.2.10" in out
     bad = ansible("ansible-playbook", "-i", "inventories/demo", str(tmp_path / "check.yml"), "-e",
                   json.dumps({"hapy_mode": "ha", "hapy_guests": [{"name": "x", "profile": "amon",
                                                                   "nics": [{"network": "nope"}]}]}), check=False)

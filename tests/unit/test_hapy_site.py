@@ -26,10 +26,11 @@ ACADEMY = {
     "ntp": ["ntp.ac-reunion.fr"],
     "update_servers": ["miroir-eole.ac-reunion.fr"],
     "proxy": {"address": "172.16.0.3", "port": 3128},
+    "era_models": ["3zones-site"],  # the site's own 3-zone firewall model (EOLE ships 4zones)
 }
 AMON = {"name": "amon", "profile": "amon", "cpu": 1, "vcpu": 2, "memory": 2048, "disk": 20480, "image": "eole-amon",
         "nics": [{"network": "wan"}, {"network": "admin"}, {"network": "pedago"}]}
-HORUS = {"name": "horus", "profile": "horus", "nics": [{"network": "admin"}]}
+HORUS = {"name": "horus", "profile": "horus", "eole_release": "2.7.2", "nics": [{"network": "admin"}]}
 SCRIBE = {"name": "scribe", "profile": "scribe", "nics": [{"network": "pedago", "ip": "10.42.2.10"}]}
 OTHER = {"name": "pronote", "profile": "other", "nics": [{"network": "admin", "ip": "10.42.1.40"}]}
 
@@ -318,7 +319,7 @@ def test_dhcp_pool_and_reserved_ranges_keep_guests_out() -> None:
 
 def test_full_range_is_reported() -> None:
     networks = [{"name": "admin", "ar": {"ip": "10.42.1.1", "size": 2}}]
-    guests = copy.deepcopy([AMON, HORUS]) + [{"name": "h2", "profile": "horus", "nics": [{"network": "admin"}]}]
+    guests = copy.deepcopy([AMON, HORUS, {**HORUS, "name": "h2"}])
     assert_error(errors_of(hapy_networks=networks, hapy_guests=guests), "hapy_guests",
                  "no free address left", "larger ar.size")
 
@@ -515,160 +516,7 @@ def test_resolve_guests_skips_reserved_and_taken() -> None:
     assert guests[1]["nics"][0]["ip"] == "10.42.1.6"
 
 
-COMMON_AMON_NET = {
-    "nom_carte_eth0": v("eth0"), "nom_zone_eth0": v("exterieur"), "adresse_ip_eth0": v("10.42.0.2"),
-    "adresse_netmask_eth0": v("255.255.255.0"), "adresse_network_eth0": v("10.42.0.0"),
-    "adresse_broadcast_eth0": v("10.42.0.255"), "vlan_eth0": v("non"),
-    "nom_carte_eth1": v("eth1"), "nom_zone_eth1": v("admin"), "adresse_ip_eth1": v("10.42.1.1"),
-    "adresse_netmask_eth1": v("255.255.255.0"), "adresse_network_eth1": v("10.42.1.0"),
-    "adresse_broadcast_eth1": v("10.42.1.255"), "vlan_eth1": v("non"),
-    "nom_carte_eth2": v("eth2"), "nom_zone_eth2": v("pedago"), "adresse_ip_eth2": v("10.42.2.1"),
-    "adresse_netmask_eth2": v("255.255.255.0"), "adresse_network_eth2": v("10.42.2.0"),
-    "adresse_broadcast_eth2": v("10.42.2.255"), "vlan_eth2": v("non"),
-}
-
-
-def test_amon_config_eol() -> None:
-    expected = {
-        "___version___": "2.9.0",
-        "nom_machine": v("amon"),
-        "nom_domaine_local": v("9740100r.ac-reunion.lan"),
-        "numero_etab": v("9740100r"),
-        "libelle_etab": v("Lycée Sample"),
-        "nom_academie": v("ac-reunion"),
-        "nombre_interfaces": v(3),
-        **COMMON_AMON_NET,
-        "adresse_ip_gw": v("10.42.0.1"),
-        "adresse_ip_dns": v(["172.16.0.53"]),
-        "serveur_ntp": v(["ntp.ac-reunion.fr"]),
-        "serveur_maj": v(["miroir-eole.ac-reunion.fr"]),
-        "time_zone": v("Indian/Reunion"),
-        "activer_proxy_client": v("oui"),
-        "proxy_client_adresse": v("172.16.0.3"),
-        "proxy_client_port": v(3128),
-        "type_amon": v("3zones"),
-        "activer_dhcp": v("oui"),
-        "adresse_network_dhcp": v(["10.42.1.0", "10.42.2.0"]),
-        "adresse_netmask_dhcp": follow("255.255.255.0", "255.255.255.0"),
-        "ip_basse_dhcp": follow("10.42.1.128", "10.42.2.128"),
-        "ip_haute_dhcp": follow("10.42.1.249", "10.42.2.249"),
-        "nom_plage_dhcp": follow("admin", "pedago"),
-        "adresse_ip_gw_dhcp": follow("10.42.1.1", "10.42.2.1"),
-    }
-    assert site_eole.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY) == expected
-
-
-def test_horus_config_eol() -> None:
-    expected = {
-        "___version___": "2.9.0",
-        "nom_machine": v("horus"),
-        "nom_domaine_local": v("9740100r.ac-reunion.lan"),
-        "numero_etab": v("9740100r"),
-        "libelle_etab": v("Lycée Sample"),
-        "nom_academie": v("ac-reunion"),
-        "nombre_interfaces": v(1),
-        "nom_carte_eth0": v("eth0"), "nom_zone_eth0": v("admin"), "adresse_ip_eth0": v("10.42.1.2"),
-        "adresse_netmask_eth0": v("255.255.255.0"), "adresse_network_eth0": v("10.42.1.0"),
-        "adresse_broadcast_eth0": v("10.42.1.255"), "vlan_eth0": v("non"),
-        "adresse_ip_gw": v("10.42.1.1"),
-        "adresse_ip_dns": v(["10.42.1.1"]),
-        "serveur_ntp": v(["ntp.ac-reunion.fr"]),
-        "serveur_maj": v(["miroir-eole.ac-reunion.fr"]),
-        "time_zone": v("Indian/Reunion"),
-        "activer_proxy_client": v("oui"),
-        "proxy_client_adresse": v("10.42.1.1"),
-        "proxy_client_port": v(3128),
-        "smb_workgroup": v("ETB9740100R"),
-        "smb_netbios_name": v("HORUS"),
-        "ad_domain": v("etb9740100r"),
-        "ad_realm": v("9740100r.ac-reunion.lan"),
-        "bacula_dir_name": v("horus-dir"),
-        "bacula_fd_name": v("horus-fd"),
-        "activer_ad": v("oui"),
-    }
-    assert site_eole.eole_config(resolved()["horus"], SCHOOL, plan(), ACADEMY) == expected
-
-
-def test_lan_guest_without_academy_ntp_uses_its_amon() -> None:
-    doc = site_eole.eole_config(resolved()["scribe"], SCHOOL, plan(), {**ACADEMY, "ntp": []})
-    assert doc["serveur_ntp"] == v(["10.42.2.1"])
-    assert doc["adresse_ip_eth0"] == v("10.42.2.10")
-
-
-def test_amonecole_has_amon_and_samba_variables() -> None:
-    guest = {"name": "amonecole", "profile": "amonecole", "nics": [{"network": "wan"}, {"network": "pedago"}]}
-    doc = site_eole.eole_config(guest, {**SCHOOL, "workgroup": "ecole"}, plan(), {"dns": ["172.16.0.53"]})
-    assert doc["type_amon"] == v("2zones-amonecole")
-    assert doc["smb_workgroup"] == v("ECOLE") and doc["adresse_ip_eth1"] == v("10.42.2.1")
-    assert doc["activer_proxy_client"] == v("non")  # no upstream proxy declared for the academy
-    assert doc["serveur_maj"] == v(["eole.ac-dijon.fr"])
-    assert site_eole.check_eole_config(doc, "amonecole") == []
-
-
-def test_extra_eole_variables_win() -> None:
-    guest = {**resolved()["scribe"], "eole": {"smb_workgroup": "LYCEE", "activer_clam": "oui",
-                                              "ip_ssh_eth0": {"owner": "forced", "val": ["0.0.0.0"]}}}
-    doc = site_eole.eole_config(guest, SCHOOL, plan(), ACADEMY)
-    assert doc["smb_workgroup"] == v("LYCEE")
-    assert doc["activer_clam"] == v("oui")
-    assert doc["ip_ssh_eth0"] == {"owner": "forced", "val": ["0.0.0.0"]}
-
-
-def test_other_profile_has_no_config_eol() -> None:
-    assert site_eole.eole_config(resolved()["pronote"], SCHOOL, plan(), ACADEMY) is None
-
-
-def test_dump_is_json_with_version_first_and_utf8() -> None:
-    text = site_eole.dump_eole_config(site_eole.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY))
-    assert text.startswith('{\n  "___version___": "2.9.0",\n')
-    assert "Lycée Sample" in text
-    assert json.loads(text)["numero_etab"] == v("9740100r")
-
-
-@pytest.mark.parametrize("name", ["amon", "horus", "scribe"])
-def test_generated_configs_pass_the_schema_check(name: str) -> None:
-    guest = resolved()[name]
-    assert site_eole.check_eole_config(site_eole.eole_config(guest, SCHOOL, plan(), ACADEMY), guest["profile"]) == []
-
-
-def broken_amon(var: str, value: Any) -> dict[str, Any]:
-    doc = site_eole.eole_config(resolved()["amon"], SCHOOL, plan(), ACADEMY)
-    if value is None:
-        del doc[var]
-    else:
-        doc[var] = value
-    return doc
-
-
-@pytest.mark.parametrize(("var", "value", "fragment"), [
-    ("adresse_ip_eth1", v("10.42.1.256"), "adresse_ip_eth1: '10.42.1.256'; expected an IPv4 address"),
-    ("adresse_netmask_eth1", v("255.0.255.0"), "adresse_netmask_eth1: '255.0.255.0'; expected a dotted netmask"),
-    ("adresse_netmask_eth1", v("24"), "expected a dotted netmask"),
-    ("adresse_ip_dns", v("172.16.0.53"), "adresse_ip_dns: '172.16.0.53'; expected a list of IPv4"),
-    ("numero_etab", v("9740100R"), "numero_etab: '9740100R'; expected a lower-case UAI"),
-    ("nombre_interfaces", v("3"), "nombre_interfaces: '3'; expected an integer"),
-    ("activer_dhcp", v(True), "activer_dhcp: True; expected oui or non"),
-    ("proxy_client_port", v(70000), "expected a TCP port"),
-    ("nom_machine", v("Amon_1"), "expected a lower-case host name"),
-    ("type_amon", None, "type_amon: missing; required for profile amon"),
-    ("adresse_ip_gw", None, "adresse_ip_gw: missing"),
-    ("adresse_ip_eth2", None, "adresse_ip_eth2: missing; nombre_interfaces is 3"),
-    ("time_zone", {"val": "Indian/Reunion"}, "time_zone: {'val': 'Indian/Reunion'}; expected"),
-    ("ip_basse_dhcp", follow("10.42.1.128"), "ip_basse_dhcp: indexes ['0']; expected '0'..'1'"),
-    ("ip_haute_dhcp", v(["10.42.1.249", "10.42.2.249"]), "ip_haute_dhcp: follower variable; expected val and owner"),
-    ("ip_haute_dhcp", follow("10.42.1.249", "nope"), "ip_haute_dhcp[1]: 'nope'; expected an IPv4 address"),
-    ("___version___", "2.8.1", "___version___: '2.8.1'; expected '2.9.0'"),
-])
-def test_schema_check_rejects_bad_values(var: str, value: Any, fragment: str) -> None:
-    errors = site_eole.check_eole_config(broken_amon(var, value), "amon")
-    assert any(fragment in e for e in errors), errors
-
-
-def test_schema_check_required_keys_per_profile() -> None:
-    doc = site_eole.eole_config(resolved()["scribe"], SCHOOL, plan(), ACADEMY)
-    del doc["smb_netbios_name"]
-    assert site_eole.check_eole_config(doc, "scribe") == ["smb_netbios_name: missing; required for profile scribe"]
-    assert site_eole.check_eole_config("{}", "amon") == ["config.eol: not a mapping; expected a flat JSON object"]
+# The config.eol generator and its schema check: tests/unit/test_eole_config.py.
 
 
 # ---------------------------------------------------------------------------------------------------------------------

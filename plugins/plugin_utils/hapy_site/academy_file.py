@@ -21,10 +21,11 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
 )
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.validation import MODES, validate_school
 
-SCHOOL_KEYS = {"uai", "name", "index", "block", "domain", "workgroup", "mode", "frontend", "nodes", "api_url",
-               "vars"}
+OPTIONAL_SCHOOL_KEYS = ("index", "block", "workgroup", "ad_domain", "eole_release")
+"""``hapy_school`` keys a school entry may give, copied as they are (besides uai, name and domain)."""
+SCHOOL_KEYS = {"uai", "name", "domain", *OPTIONAL_SCHOOL_KEYS, "mode", "frontend", "nodes", "api_url", "vars"}
 HOST_KEYS = {"address", "name", "vars"}
-SCHOOL_OWN_VARS = {"hapy_school": "uai, name, index, block, domain, workgroup", "hapy_mode": "mode",
+SCHOOL_OWN_VARS = {"hapy_school": ", ".join(("uai", "name", "domain", *OPTIONAL_SCHOOL_KEYS)), "hapy_mode": "mode",
                    "hapy_one_api_url": "api_url"}
 """Variables a school entry sets through its own keys, never through ``vars``."""
 
@@ -135,7 +136,7 @@ def _school(entry: Any, position: int, academy: str, domain: str, prefix: str,
     entry_errors = [f"{label}: {error}" for error in unknown_keys(entry, SCHOOL_KEYS, "school")]
     school = {"uai": entry.get("uai"), "name": entry.get("name"), "academy": academy,
               "domain": entry.get("domain", domain)}
-    school.update({key: entry[key] for key in ("index", "block", "workgroup") if key in entry})
+    school.update({key: entry[key] for key in OPTIONAL_SCHOOL_KEYS if key in entry})
     entry_errors += [f"{label}: {error}" for error in validate_school(school)]
     mode = entry.get("mode", "single")
     if mode not in MODES:

@@ -61,6 +61,11 @@ ACADEMY_DEFAULTS: dict[str, Any] = {
     "time_zone": None,  # None: from the academy name (TIME_ZONES), else Europe/Paris
     "proxy": None,  # upstream proxy {address, port} for the Amon; LAN guests use their Amon
     "zephir": None,  # {address, user, password}
+    "eole_release": None,  # the guests' EOLE release (releases.DEFAULT_RELEASE when no scope declares one)
+    "era_models": [],  # the site's own ERA firewall models (type_amon), added to those EOLE ships
+    "admin_networks": [],  # networks allowed to reach the guests' SSH and EAD (ip_ssh_eth0, ip_admin_eth0)
+    "smtp_relay": None,  # the guests' mail relay (exim_relay_smtp)
+    "mail_to": None,  # where the guests' system mail goes (system_mail_to)
     "uai_check_letter": True,  # false for example inventories whose UAIs are fictional
 }
 

@@ -1,6 +1,7 @@
 # Copyright: eole.hapy contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The school's guests: declarations checked against the plan, fixed addresses resolved (deterministically)."""
+"""The school's guests: declarations checked against the plan and their EOLE release, fixed addresses resolved
+(deterministically)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import (
+    BRIDGE_RE,
     EOLE_VAR_RE,
     HOST_RE,
     Errors,
@@ -27,6 +29,12 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     unknown_keys,
 )
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import plan_by_name
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.releases import (
+    module_error,
+    release_format_errors,
+    release_source,
+    type_amon_of,
+)
 
 PROFILES = ("amon", "horus", "scribe", "amonecole", "other")
 """Guest profiles; ``other`` is a non-EOLE VM (no config.eol)."""
@@ -36,10 +44,14 @@ GATEWAY_PROFILES = ("amon", "amonecole")
 
 SAMBA_PROFILES = ("horus", "scribe", "amonecole")
 
+AD_PROFILES = ("scribe", "amonecole")
+"""Profiles running EOLE's Samba AD domain controller, which needs an address of its own on the guest's LAN."""
+
 GUEST_KEYS = {
     "name", "profile", "cpu", "vcpu", "memory", "disk", "image", "nics", "eole", "labels", "root_password",
-    "zephir_id", "description",
+    "zephir_id", "description", "eole_release", "ad_ip",
 }
+NIC_KEYS = {"network", "ip", "device"}
 
 
 def _validate_guest_shape(guest: Any, path: str, plan: Mapping[str, Network]) -> Errors:
@@ -87,38 +99,74 @@ def _validate_guest_shape(guest: Any, path: str, plan: Mapping[str, Network]) ->
         if not isinstance(nic, Mapping):
             errors.append(f"{npath}: not a mapping; expected {{network, ip?}}")
             continue
-        errors += unknown_keys(nic, {"network", "ip"}, npath)
+        errors += unknown_keys(nic, NIC_KEYS, npath)
         if nic.get("network") not in plan:
             errors.append(f"{npath}.network: unknown network {nic.get('network')!r}; expected one of {known}")
         if "ip" in nic and ip4(nic["ip"]) is None:
             errors.append(f"{npath}.ip: {nic['ip']!r}; expected an IPv4 address")
+        if "device" in nic and (not isinstance(nic["device"], str) or not BRIDGE_RE.match(nic["device"])):
+            errors.append(f"{npath}.device: {nic['device']!r}; expected the interface name the guest sees, like "
+                          "enp2s0 or ens3 (at most 15 characters)")
     if profile in GATEWAY_PROFILES and isinstance(nics[0], Mapping) and nics[0].get("network") != "wan":
         errors.append(f"{path}.nics[0].network: {nics[0].get('network')!r}; expected wan (eth0 of an Amon is outside)")
+    if "ad_ip" in guest and profile not in AD_PROFILES:
+        errors.append(f"{path}.ad_ip: profile {profile!r} has no AD domain controller; expected ad_ip on a "
+                      f"{' or '.join(AD_PROFILES)} only")
+    elif "ad_ip" in guest and ip4(guest["ad_ip"]) is None:
+        errors.append(f"{path}.ad_ip: {guest['ad_ip']!r}; expected an IPv4 address")
     return errors
 
 
-def _address_errors(ip: IPAddress, net: Network, npath: str, gateway_owner: bool) -> Errors:
-    """Errors of a fixed address on a network: inside the subnet and the AR, outside reserved addresses."""
+def _release_errors(guest: Mapping[str, Any], path: str, school: Mapping[str, Any] | None,
+                    academy: Mapping[str, Any] | None) -> Errors:
+    """Errors of an EOLE guest against its release: a supported release that ships its profile; for a gateway, an
+    ERA model (``type_amon``) of that release (or of the site) with as many zones as NICs."""
+    errors = release_format_errors(guest.get("eole_release"), f"{path}.eole_release")
+    profile = guest.get("profile")
+    if errors or profile not in PROFILES or profile == "other":
+        return errors
+    release, where = release_source(guest, school, academy)
+    if release_format_errors(release, where):
+        return []  # reported once, on the school or academy
+    why = module_error(str(profile), release)
+    if why:
+        origin = {"eole_release": "", "default": f" (no eole_release declared: the default {release})"}.get(
+            where, f" (EOLE {release} from {where})")
+        return [f"{path}.profile: {why}{origin}"]
+    if profile in GATEWAY_PROFILES and isinstance(guest.get("nics"), list):
+        try:
+            type_amon_of(guest, len(guest["nics"]), release, academy)
+        except HapySiteError as exc:
+            return [f"{path}.{exc}"]
+    return []
+
+
+def _address_errors(ip: IPAddress, net: Network, path: str, gateway_owner: bool) -> Errors:
+    """Errors of a fixed address (``path``: the field) on a network: inside the subnet and the AR, outside reserved
+    addresses."""
     cidr = IPNetwork(net["cidr"])
     if ip not in cidr or ip in (cidr.network, cidr.broadcast):
-        return [f"{npath}.ip: {ip} is outside network '{net['name']}'; expected a host address of {net['cidr']}"]
+        return [f"{path}: {ip} is outside network '{net['name']}'; expected a host address of {net['cidr']}"]
     ar = ar_range(net)
     if ip not in ar:
-        return [f"{npath}.ip: {ip} is outside the OpenNebula range of '{net['name']}'; expected an address in {ar}"]
+        return [f"{path}: {ip} is outside the OpenNebula range of '{net['name']}'; expected an address in {ar}"]
     if gateway_owner and str(ip) == net["gateway"]:
         return []
     for spec in net["reserved"]:
         if ip in ip_range(spec):
-            return [f"{npath}.ip: {ip} is reserved on '{net['name']}' ({spec}); expected a free address in {ar}"]
+            return [f"{path}: {ip} is reserved on '{net['name']}' ({spec}); expected a free address in {ar}"]
     return []
 
 
 def resolve_guests(guests: Iterable[Mapping[str, Any]], plan: Iterable[Network]) -> list[dict[str, Any]]:
-    """Guests with every NIC's address fixed, plus ``vnet_name``, ``netmask``, ``interface`` per NIC.
+    """Guests with every NIC's address fixed, plus ``vnet_name``, ``netmask``, ``interface`` per NIC, and ``ad_ip``
+    (the address of its AD domain controller) for a Scribe or AmonEcole.
 
     Rules (deterministic): explicit ``ip`` wins; an Amon (or AmonEcole) takes the gateway of each internal network;
     any other NIC takes the first free address of its network's OpenNebula range (not reserved, not taken),
-    guests in inventory order. Raises :class:`HapySiteError` when a range is full or a network unknown.
+    guests in inventory order. Then each Scribe/AmonEcole without ``ad_ip`` takes the first free address of its
+    LAN (a Scribe's first NIC, an AmonEcole's second), so NIC addresses never depend on it.
+    Raises :class:`HapySiteError` when a range is full or a network unknown.
     """
     nets = plan_by_name(plan)
     guests = [copy.deepcopy(dict(g)) for g in guests]
@@ -132,6 +180,9 @@ def resolve_guests(guests: Iterable[Mapping[str, Any]], plan: Iterable[Network])
                 nic["ip"] = net["gateway"]
             if nic.get("ip"):
                 taken[net["name"]].add(nic["ip"])
+        lan = ad_lan(guest)
+        if lan is not None and guest.get("ad_ip"):
+            taken[lan["network"]].add(guest["ad_ip"])
     for guest in guests:
         for index, nic in enumerate(guest.get("nics") or []):
             net = nets[nic["network"]]
@@ -139,7 +190,21 @@ def resolve_guests(guests: Iterable[Mapping[str, Any]], plan: Iterable[Network])
                 nic["ip"] = _first_free(net, taken[net["name"]])
                 taken[net["name"]].add(nic["ip"])
             nic.update(vnet_name=net["vnet_name"], netmask=net["netmask"], interface=f"eth{index}")
+    for guest in guests:
+        lan = ad_lan(guest)
+        if lan is not None and not guest.get("ad_ip"):
+            guest["ad_ip"] = _first_free(nets[lan["network"]], taken[lan["network"]])
+            taken[lan["network"]].add(guest["ad_ip"])
     return guests
+
+
+def ad_lan(guest: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The NIC of a Scribe/AmonEcole whose network its AD domain controller serves (None for other profiles)."""
+    nics = guest.get("nics") or []
+    index = 1 if guest.get("profile") in GATEWAY_PROFILES else 0
+    if guest.get("profile") not in AD_PROFILES or len(nics) <= index:
+        return None
+    return nics[index]
 
 
 def _first_free(net: Network, taken: set[str]) -> str:
@@ -152,8 +217,10 @@ def _first_free(net: Network, taken: set[str]) -> str:
     raise HapySiteError(f"network {net['name']}: no free address left in its OpenNebula range")
 
 
-def validate_guests(guests: Any, plan: list[Network]) -> Errors:
-    """Errors of ``hapy_guests``: shape, names, networks, addresses (inside, in range, free, unique)."""
+def validate_guests(guests: Any, plan: list[Network], school: Mapping[str, Any] | None = None,
+                    academy: Mapping[str, Any] | None = None) -> Errors:
+    """Errors of ``hapy_guests``: shape, names, networks, addresses (inside, in range, free, unique), and, given the
+    school (its and the academy's release defaults, the site's ERA models), each EOLE guest against its release."""
     if guests is None:
         return []
     if not isinstance(guests, list):
@@ -168,6 +235,8 @@ def validate_guests(guests: Any, plan: list[Network]) -> Errors:
         errors += shape
         if not isinstance(guest, Mapping):
             continue
+        if not shape and school is not None:
+            errors += _release_errors(guest, path, school, academy)
         if guest.get("name") in names:
             errors.append(f"{path}.name: duplicate guest name {guest['name']!r} (also hapy_guests"
                           f"[{names[guest['name']]}]); expected unique names")
@@ -176,11 +245,21 @@ def validate_guests(guests: Any, plan: list[Network]) -> Errors:
             if not isinstance(nic, Mapping) or nic.get("network") not in nets or ip4(nic.get("ip")) is None:
                 continue
             net, npath = nets[nic["network"]], f"{path}.nics[{j}]"
-            errors += _address_errors(IPAddress(nic["ip"]), net, npath, guest.get("profile") in GATEWAY_PROFILES)
+            errors += _address_errors(IPAddress(nic["ip"]), net, f"{npath}.ip",
+                                      guest.get("profile") in GATEWAY_PROFILES)
             key = (net["name"], nic["ip"])
             if key in owners:
                 errors.append(f"{npath}.ip: {nic['ip']} already given to {owners[key]}; expected unique addresses")
             owners[key] = f"{path}.nics[{j}]"
+        lan = ad_lan(guest)
+        if lan is not None and ip4(guest.get("ad_ip")) is not None and lan.get("network") in nets:
+            net = nets[lan["network"]]
+            errors += _address_errors(IPAddress(guest["ad_ip"]), net, f"{path}.ad_ip", False)
+            key = (net["name"], guest["ad_ip"])
+            if key in owners:
+                errors.append(f"{path}.ad_ip: {guest['ad_ip']} already given to {owners[key]}; expected unique "
+                              "addresses")
+            owners[key] = f"{path}.ad_ip"
     if not errors:
         try:
             resolve_guests(guests, plan)

@@ -35,6 +35,7 @@ from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.common import 
     unknown_keys,
 )
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.context import addc_password_errors
+from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.eole_config import eole_settings_errors
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.guests import validate_guests
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.plan import validate_networks
 from ansible_collections.eole.hapy.plugins.plugin_utils.hapy_site.zephir import validate_deployment
@@ -289,8 +290,9 @@ def validate_site(site: Site) -> Errors:
     if not errors:
         net_errors, plan = validate_networks(site)
         errors += net_errors
+    errors += eole_settings_errors(site.get("hapy_school"), site.get("hapy_academy"))
     if plan:
-        errors += validate_guests(site.get("hapy_guests"), plan)
+        errors += validate_guests(site.get("hapy_guests"), plan, site["hapy_school"], site.get("hapy_academy"))
     mode = site.get("hapy_mode", "single")
     if mode not in MODES:
         errors.append(f"hapy_mode: {mode!r}; expected one of {', '.join(MODES)}")
