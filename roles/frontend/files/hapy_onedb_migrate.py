@@ -95,8 +95,9 @@ def installed_version() -> str | None:
     return ".".join(g for g in match.groups() if g is not None)
 
 
-def vector_body(text: str, start: int) -> str:
-    """The text of a ``[ ... ]`` vector from ``start`` (after its ``[``) to its closing ``]`` outside quotes."""
+def unquoted_index(text: str, start: int, stop: str) -> int:
+    """Index of the first ``stop`` character from ``start`` that is outside a quoted value (``\\"`` escapes a quote
+    inside one), or -1."""
     quoted = escaped = False
     for index in range(start, len(text)):
         char = text[index]
@@ -106,24 +107,21 @@ def vector_body(text: str, start: int) -> str:
             escaped = True
         elif char == '"':
             quoted = not quoted
-        elif char == "]" and not quoted:
-            return text[start:index]
-    return text[start:]
+        elif char == stop and not quoted:
+            return index
+    return -1
+
+
+def vector_body(text: str, start: int) -> str:
+    """The text of a ``[ ... ]`` vector from ``start`` (after its ``[``) to its closing ``]`` outside quotes."""
+    end = unquoted_index(text, start, "]")
+    return text[start:] if end < 0 else text[start:end]
 
 
 def uncommented(line: str) -> str:
     """The line up to a ``#`` that is not inside a quoted value."""
-    quoted = escaped = False
-    for index, char in enumerate(line):
-        if escaped:
-            escaped = False
-        elif char == "\\" and quoted:
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "#" and not quoted:
-            return line[:index]
-    return line
+    end = unquoted_index(line, 0, "#")
+    return line if end < 0 else line[:end]
 
 
 def read_db_config(path: str) -> dict | None:
