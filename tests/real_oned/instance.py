@@ -57,10 +57,6 @@ class OnedStartError(RuntimeError):
     """oned did not answer in time; the message carries the end of its log."""
 
 
-class OnedExited(OnedStartError):
-    """oned exited before its API answered."""
-
-
 def install_prefix(version: str) -> Path | None:
     """The complete install of ``version`` in the cache, or None when it was not built."""
     link = CACHE / version
@@ -328,7 +324,7 @@ class OnedInstance:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise OnedExited(f"oned {self.version} exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise OnedStartError(f"oned {self.version} exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
                 answer = server.one.system.version(f"oneadmin:{self.password}")
                 if answer[0]:
